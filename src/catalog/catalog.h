@@ -1,0 +1,125 @@
+// Catalog: the single writer that owns the service catalog (STYLE.md section 5, "One writer").
+//
+// Write requests from any thread are queued with Submit(). One writer thread drains the queue in
+// batches: it validates and applies each request to the in-memory tables, writes every changed
+// record of the batch to the Store in one durable commit (group commit), publishes a new immutable
+// Snapshot, and only then runs the requests' completions. A request is acknowledged only after the
+// commit that made it durable; if the commit fails, every request of the batch fails and the tables
+// return to the last published snapshot. The writer also owns the TTL timers and the reaper of
+// DeregisterCriticalServiceAfter, which are writes like any other.
+//
+// Thread rules: Submit, Current and the listener registration are thread-safe. Completions and
+// listener calls run on the writer thread and must not block; they typically post to a loop.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "catalog/requests.h"
+#include "catalog/snapshot.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace beacon::catalog {
+
+struct CatalogOptions {
+  std::string node_name = "beacon";
+  std::string node_id;  // "" = generate once and persist
+  std::string node_address = "127.0.0.1";
+  std::string datacenter = "dc1";
+  std::map<std::string, std::string> node_meta;
+  // How often the reaper looks for services critical longer than DeregisterCriticalServiceAfter.
+  // Consul: 30 s. Lower only in tests.
+  Nanos reap_interval = std::chrono::seconds(30);
+  // DeregisterCriticalServiceAfter is never shorter than this. Consul: 1 min.
+  Nanos min_deregister_after = std::chrono::minutes(1);
+  // An output-only check change moves ModifyIndex at most this often (Consul's
+  // check_update_interval, contract 2.1). Lower only in tests.
+  Nanos output_update_interval = std::chrono::minutes(5);
+  // Most requests one commit takes; the rest wait for the next batch. Bounds commit latency.
+  size_t max_batch = 1024;
+};
+
+// Completion of a write: OK with the index the write took (or the current index when it changed
+// nothing), or the error. Runs on the writer thread.
+using WriteCallback = std::function<void(const Status&, uint64_t index)>;
+
+// Called on the writer thread after every published batch, before the batch's completions.
+using SnapshotListener = std::function<void(const SnapshotPtr&, const ChangeSet&)>;
+
+class Catalog {
+ public:
+  // Loads the catalog from `store` (which must outlive the Catalog), makes sure the local node
+  // and its serfHealth check exist, and starts the writer thread.
+  // Fails when the store cannot be read or holds records that do not decode.
+  static Result<std::unique_ptr<Catalog>> Open(CatalogOptions options, store::Store* store,
+                                               const Clock* clock = &RealClock::Get());
+  ~Catalog();  // Stop()s
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // Queues a write. Bad input is rejected at once (callback runs before Submit returns, on the
+  // calling thread) with InvalidArgument and changes nothing. Otherwise the callback runs on the
+  // writer thread after the batch's commit.
+  void Submit(WriteRequest request, WriteCallback callback);
+
+  // Convenience for tests and tools: Submit and wait. Returns the index the write took.
+  Result<uint64_t> SubmitAndWait(WriteRequest request);
+
+  // The latest published snapshot. Thread-safe (takes a short lock; loops keep their own copy).
+  SnapshotPtr Current() const;
+
+  // Listeners are called for every later batch. REQUIRES: called before writes start flowing
+  // that the listener must see; thread-safe.
+  void AddListener(SnapshotListener listener);
+
+  // Drains the queue, stops timers and joins the writer. Requests still queued fail Unavailable.
+  void Stop();
+
+  // Runs due TTL expiries and the reaper now (tests with a ManualClock). Thread-safe; waits.
+  void RunTimersForTest();
+
+  const CatalogOptions& options() const { return options_; }
+
+ private:
+  Catalog(CatalogOptions options, store::Store* store, const Clock* clock);
+  struct Pending {
+    WriteRequest request;
+    WriteCallback callback;
+  };
+  class Writer;  // the writer-thread state: tables, batch application, timers
+
+  Status Load();
+  void Run();
+
+  CatalogOptions options_;
+  store::Store* store_;
+  const Clock* clock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;           // guarded by mu_
+  bool stopping_ = false;               // guarded by mu_
+  int timer_requests_ = 0;              // guarded by mu_: RunTimersForTest calls waiting
+  std::condition_variable timers_done_cv_;
+  uint64_t timer_runs_ = 0;             // guarded by mu_
+  SnapshotPtr current_;                 // guarded by mu_
+  std::vector<SnapshotListener> listeners_;  // guarded by mu_
+
+  std::unique_ptr<Writer> writer_;  // touched only by the writer thread after Open
+  std::thread thread_;
+};
+
+}  // namespace beacon::catalog

@@ -1,0 +1,94 @@
+// Write requests the catalog accepts. src/wire decodes Consul JSON bodies into these; the
+// catalog validates them (validate.h) and applies them on its single writer thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "catalog/types.h"
+
+namespace beacon::catalog {
+
+// A check as given in a registration body, before defaults are applied.
+// `status` is nullopt when the body had no Status (new checks then start critical).
+struct CheckSpec {
+  std::string id;  // CheckID / ID; "" = default
+  std::string name;
+  std::string notes;
+  std::optional<HealthStatus> status;
+  std::string service_id;  // only for check register / catalog register
+  std::string output;      // only meaningful for catalog register
+  CheckDefinition definition;
+  // Raw text of a Status that did not parse, so validation can report it; "" when fine.
+  std::string invalid_status;
+  // Raw type problems found while decoding (for "Invalid check: ..."), "" when fine.
+  std::string decode_error;
+};
+
+// PUT /v1/agent/service/register
+struct RegisterService {
+  Service service;  // create/modify index ignored
+  std::vector<CheckSpec> checks;  // Check first, then Checks
+  bool replace_existing_checks = false;
+};
+
+// PUT /v1/agent/service/deregister/:id
+struct DeregisterService {
+  std::string service_id;
+};
+
+// PUT /v1/agent/check/register
+struct RegisterCheck {
+  CheckSpec check;
+};
+
+// PUT /v1/agent/check/deregister/:id
+struct DeregisterCheck {
+  std::string check_id;
+};
+
+// pass/warn/fail/update of a TTL check. `check_id` may also be a bare service ID whose service
+// has exactly one TTL check (the original sketch's heartbeat).
+struct UpdateTtl {
+  std::string check_id;
+  HealthStatus status = HealthStatus::kPassing;
+  std::string output;
+};
+
+// PUT /v1/agent/service/maintenance/:id and /v1/agent/maintenance (service_id empty = node).
+struct SetMaintenance {
+  std::string service_id;
+  bool enable = false;
+  std::string reason;
+};
+
+// PUT /v1/catalog/register
+struct CatalogRegister {
+  Node node;  // name, address, id, tagged addresses, meta; datacenter
+  std::optional<Service> service;
+  std::vector<CheckSpec> checks;
+  bool skip_node_update = false;
+};
+
+// PUT /v1/catalog/deregister
+struct CatalogDeregister {
+  std::string node;
+  std::string service_id;  // "" = not a service removal
+  std::string check_id;    // "" = not a check removal; both empty = remove the node
+};
+
+// Internal writes, issued by the catalog's own timers.
+struct ExpireTtl {
+  std::string node;
+  std::string check_id;
+  int64_t deadline_ns = 0;  // only expires if the check's deadline is still this one
+};
+struct ReapCritical {};
+
+using WriteRequest =
+    std::variant<RegisterService, DeregisterService, RegisterCheck, DeregisterCheck, UpdateTtl,
+                 SetMaintenance, CatalogRegister, CatalogDeregister, ExpireTtl, ReapCritical>;
+
+}  // namespace beacon::catalog

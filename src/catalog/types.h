@@ -1,0 +1,148 @@
+// Catalog value types: nodes, services and checks with Consul's model (consul-api.md section 4.0).
+//
+// Plain copyable structs. Wire names are given where they differ from ours. Everything here is
+// transport- and storage-neutral: src/wire turns these into Consul JSON, src/store persists them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace beacon::catalog {
+
+using Nanos = std::chrono::nanoseconds;
+
+enum class HealthStatus { kPassing, kWarning, kCritical };
+
+// "passing" / "warning" / "critical".
+std::string_view HealthStatusName(HealthStatus s);
+// Parses exactly the three lower-case names; anything else is nullopt.
+std::optional<HealthStatus> ParseHealthStatus(std::string_view s);
+
+struct TaggedAddress {  // Service.TaggedAddresses values: {"Address": str, "Port": int}
+  std::string address;
+  int port = 0;
+  bool operator==(const TaggedAddress&) const = default;
+};
+
+struct Weights {  // Service.Weights
+  int passing = 1;
+  int warning = 1;
+  bool operator==(const Weights&) const = default;
+};
+
+struct Node {
+  std::string id;       // wire "ID": a UUID string
+  std::string name;     // wire "Node"
+  std::string address;  // wire "Address"
+  std::string datacenter;
+  std::map<std::string, std::string> tagged_addresses;  // strings, unlike services
+  std::map<std::string, std::string> meta;
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+
+  // Equality of the definition, ignoring indexes (a write that changes nothing is skipped).
+  bool SameDefinition(const Node& o) const;
+};
+
+struct Service {
+  std::string id;    // wire "ID"; unique per node
+  std::string name;  // wire "Service"
+  std::vector<std::string> tags;
+  std::string address;
+  std::map<std::string, TaggedAddress> tagged_addresses;
+  std::map<std::string, std::string> meta;
+  int port = 0;
+  Weights weights;
+  bool enable_tag_override = false;
+  std::string kind;  // "" for a typical service; stored and echoed, no mesh semantics
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+
+  bool SameDefinition(const Service& o) const;
+};
+
+enum class CheckType { kNone, kTtl, kHttp, kTcp, kGrpc, kScript, kAlias, kUdp, kH2ping, kOsService };
+
+// Wire "Type": "ttl", "http", ... and "" for kNone (catalog-registered checks, serfHealth).
+std::string_view CheckTypeName(CheckType t);
+
+// What the agent needs to run a check. Stored with the check; HTTP/TCP/gRPC execution is issue #4.
+struct CheckDefinition {
+  CheckType type = CheckType::kNone;
+  Nanos ttl{0};
+  Nanos interval{0};
+  Nanos timeout{0};
+  Nanos deregister_critical_service_after{0};
+  std::string http;
+  std::string method;
+  std::map<std::string, std::vector<std::string>> header;
+  std::string body;
+  bool disable_redirects = false;
+  bool tls_skip_verify = false;
+  std::string tls_server_name;
+  std::string tcp;
+  bool tcp_use_tls = false;
+  std::string grpc;
+  bool grpc_use_tls = false;
+  std::string udp;
+  std::string h2ping;
+  std::vector<std::string> script_args;
+  std::string docker_container_id;
+  std::string shell;
+  std::string alias_node;
+  std::string alias_service;
+  std::string os_service;
+  int success_before_passing = 0;
+  int failures_before_warning = 0;
+  int failures_before_critical = 0;
+  int output_max_size = 0;  // 0 = default 4096
+
+  bool operator==(const CheckDefinition&) const = default;
+};
+
+struct Check {
+  std::string node;  // wire "Node"
+  std::string id;    // wire "CheckID"
+  std::string name;
+  HealthStatus status = HealthStatus::kCritical;
+  std::string notes;
+  std::string output;
+  std::string service_id;    // "" for a node-level check
+  std::string service_name;  // filled from the service at registration
+  std::vector<std::string> service_tags;
+  CheckDefinition definition;
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+
+  // Bookkeeping persisted with the check (not on the wire):
+  // when the TTL deadline is due (wall ns since epoch; 0 = none), and since when the check is
+  // critical (0 = not critical), both needed after a restart.
+  int64_t ttl_deadline_ns = 0;
+  int64_t critical_since_ns = 0;
+  // True for checks owned by this agent (agent API); false for catalog-registered ones, which
+  // are stored but never executed (contract 4.14).
+  bool agent_owned = true;
+
+  bool SameDefinition(const Check& o) const;  // ignores status/output/indexes/bookkeeping
+};
+
+// One instance as health/service returns it: node, service, the service's checks plus the node's.
+struct ServiceInstanceView {
+  const Node* node = nullptr;
+  const Service* service = nullptr;
+  std::vector<const Check*> checks;  // service checks first, then node-level checks
+};
+
+// The agent's own node-level check, always present (contract 4.0).
+inline constexpr std::string_view kSerfHealthCheckId = "serfHealth";
+inline constexpr std::string_view kSerfHealthName = "Serf Health Status";
+inline constexpr std::string_view kSerfHealthOutput = "Agent alive and reachable";
+inline constexpr std::string_view kNodeMaintenanceCheckId = "_node_maintenance";
+inline constexpr std::string_view kServiceMaintenancePrefix = "_service_maintenance:";
+
+}  // namespace beacon::catalog
