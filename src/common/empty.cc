@@ -1,0 +1,1 @@
+// Intentionally empty: the source of libraries whose folder has no sources yet (src/CMakeLists.txt).
