@@ -43,6 +43,7 @@ struct NodeEntry {
 
 class Snapshot {
  public:
+  uint64_t generation = 0;      // grows by one per published snapshot (also for no-index batches)
   uint64_t index = 0;           // the last committed write's index
   uint64_t nodes_index = 0;     // catalog/nodes
   uint64_t services_index = 0;  // catalog/services: registrations, removals, tag changes

@@ -1,0 +1,117 @@
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "http/api.h"
+#include "http/server.h"
+#include "net/io_pool.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace beacon::agent {
+
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "beacon";
+  return buf;
+}
+
+Result<std::string> MakeDevDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "beacon-dev-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return Internal("cannot create a -dev data directory");
+  return tmpl;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
+  std::unique_ptr<Agent> agent(new Agent());
+  if (config.node_name.empty()) config.node_name = HostName();
+  if (config.dev) {
+    BEACON_ASSIGN_OR_RETURN(agent->data_dir_, MakeDevDir());
+  } else {
+    if (config.data_dir.empty()) {
+      return InvalidArgument("data directory is required: pass -data-dir <path> or -dev");
+    }
+    agent->data_dir_ = config.data_dir;
+  }
+  agent->config_ = config;
+
+  auto store = store::SqliteStore::Open(agent->data_dir_);
+  if (!store.ok()) return store.status();
+  agent->store_ = std::move(*store);
+
+  catalog::CatalogOptions options;
+  options.node_name = config.node_name;
+  options.node_id = config.node_id;
+  options.node_address = config.advertise_addr;
+  options.datacenter = config.datacenter;
+  options.reap_interval = config.reap_interval;
+  options.min_deregister_after = config.min_deregister_after;
+  auto catalog = catalog::Catalog::Open(options, agent->store_.get());
+  if (!catalog.ok()) return catalog.status().WithContext("open catalog in " + agent->data_dir_);
+  agent->catalog_ = std::move(*catalog);
+
+  size_t threads = config.io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  agent->pool_ = std::make_unique<net::IoPool>(threads);
+
+  catalog::SnapshotPtr snap = agent->catalog_->Current();
+  http::AgentInfo info;
+  info.node_name = config.node_name;
+  if (const catalog::NodeEntry* node = snap->FindNode(config.node_name)) {
+    info.node_id = node->node->id;
+  }
+  info.datacenter = config.datacenter;
+  info.address = config.advertise_addr;
+  info.dns_port = config.dns_port;
+  info.version = kConsulCompatVersion;
+  info.beacon_version = kBeaconVersion;
+  agent->api_ = std::make_unique<http::Api>(*agent->catalog_, info);
+
+  http::HttpServerOptions http_options;
+  http_options.address = config.client_addr;
+  http_options.port = static_cast<uint16_t>(config.http_port);
+  auto server = http::HttpServer::Start(*agent->pool_, *agent->api_, http_options, snap);
+  if (!server.ok()) return server.status();
+  agent->server_ = std::move(*server);
+  http::HttpServer* raw = agent->server_.get();
+  agent->catalog_->AddListener(
+      [raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) { raw->Publish(s, c); });
+  // Anything published between Start() and AddListener() is picked up here; the loops keep
+  // whichever snapshot is newest (generation order).
+  agent->server_->Publish(agent->catalog_->Current(), catalog::ChangeSet{});
+  agent->pool_->Start();
+  spdlog::info("agent: node {} in {} serving HTTP on {}:{}, data in {}", config.node_name,
+               config.datacenter, config.client_addr, agent->server_->port(), agent->data_dir_);
+  return agent;
+}
+
+uint16_t Agent::http_port() const { return server_ ? server_->port() : 0; }
+
+Agent::~Agent() { Stop(); }
+
+void Agent::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_) server_->StopAccepting();
+  if (pool_) pool_->Stop();
+  if (catalog_) catalog_->Stop();  // commits whatever is still queued
+  server_.reset();
+  api_.reset();
+  pool_.reset();
+  catalog_.reset();
+  store_.reset();
+  if (config_.dev && !data_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+}
+
+}  // namespace beacon::agent

@@ -1,0 +1,75 @@
+// Agent: the composition root of `beacon agent` (STYLE.md section 1).
+//
+// Start order: store -> catalog (loads the data directory) -> I/O loops -> HTTP API; the HTTP
+// server is fed every snapshot the catalog publishes. Stop order is the reverse: stop accepting,
+// stop the loops, drain the writer (every queued write is committed), close the store.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+
+namespace beacon::store {
+class Store;
+}
+namespace beacon::net {
+class IoPool;
+}
+namespace beacon::http {
+class Api;
+class HttpServer;
+}  // namespace beacon::http
+
+namespace beacon::agent {
+
+inline constexpr const char* kBeaconVersion = "0.1.0";
+// The Consul version Beacon reports in agent/self and members, for clients that check it.
+inline constexpr const char* kConsulCompatVersion = "1.16.0";
+
+struct AgentConfig {
+  std::string data_dir;  // required unless dev
+  bool dev = false;      // throw-away data directory, removed at stop
+  std::string node_name;  // default: the host name
+  std::string node_id;    // default: generated once, kept in the data directory
+  std::string datacenter = "dc1";
+  std::string client_addr = "127.0.0.1";   // where HTTP (and DNS) listen
+  std::string advertise_addr = "127.0.0.1";  // the node's Address
+  int http_port = 8500;  // 0 = any free port
+  int dns_port = 8600;
+  size_t io_threads = 0;  // 0 = one per core
+  // Writer timing; defaults are Consul's. Tests shorten them.
+  catalog::Nanos reap_interval = std::chrono::seconds(30);
+  catalog::Nanos min_deregister_after = std::chrono::minutes(1);
+};
+
+class Agent {
+ public:
+  // Opens the data directory and starts serving. Fails with a clear message when the directory
+  // or database cannot be used or the port cannot be bound.
+  static Result<std::unique_ptr<Agent>> Start(AgentConfig config);
+  ~Agent();  // Stop()s
+
+  uint16_t http_port() const;
+  const std::string& data_dir() const { return data_dir_; }
+  catalog::Catalog& catalog() { return *catalog_; }
+
+  // Stops serving and flushes. Idempotent.
+  void Stop();
+
+ private:
+  Agent() = default;
+
+  AgentConfig config_;
+  std::string data_dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<net::IoPool> pool_;
+  std::unique_ptr<http::Api> api_;
+  std::unique_ptr<http::HttpServer> server_;
+  bool stopped_ = false;
+};
+
+}  // namespace beacon::agent

@@ -1,0 +1,1162 @@
+// Catalog writer. See catalog.h for the design; the rules that keep it correct:
+//  - Every mutation of the master tables happens on the writer thread inside ApplyBatch, after the
+//    request was fully validated against the current state (a failing request changes nothing).
+//  - Every mutated service group and node entry is rebuilt into the next snapshot, even when the
+//    change does not move an index (a TTL heartbeat that only pushes the deadline). So the last
+//    published snapshot always equals the master tables, and a failed commit rolls back by
+//    rebuilding the tables from it.
+//  - Indexes move only for real changes; only keys whose index moved are listed in the ChangeSet,
+//    so blocking queries are not woken by no-ops.
+#include "catalog/catalog.h"
+
+#include <algorithm>
+#include <limits>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "catalog/record_codec.h"
+#include "catalog/validate.h"
+#include "common/strings.h"
+
+namespace beacon::catalog {
+
+namespace {
+
+constexpr char kKeySep = '\x1f';  // cannot appear in a node name we would accept from DNS or HTTP
+constexpr std::string_view kIndexKey = "m/index";
+constexpr std::string_view kNodeIdKey = "m/node_id";
+constexpr size_t kDefaultOutputMaxSize = 4096;
+
+std::string NodeKey(const std::string& lower_node) { return "n/" + lower_node; }
+std::string ServiceKey(const std::string& lower_node, const std::string& id) {
+  return "s/" + lower_node + kKeySep + id;
+}
+std::string CheckKey(const std::string& lower_node, const std::string& id) {
+  return "c/" + lower_node + kKeySep + id;
+}
+
+std::string NewUuid() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  uint64_t a = gen(), b = gen();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string UnknownServiceMessage(const std::string& id) {
+  return "Unknown service ID \"" + id +
+         "\". Ensure that the service ID is passed, not the service name.";
+}
+std::string UnknownCheckMessage(const std::string& id) {
+  return "Unknown check ID \"" + id + "\". Ensure that the check ID is passed, not the check name.";
+}
+
+std::string TruncateOutput(std::string output, const CheckDefinition& def) {
+  size_t limit = def.output_max_size > 0 ? static_cast<size_t>(def.output_max_size)
+                                         : kDefaultOutputMaxSize;
+  if (output.size() > limit) output.resize(limit);
+  return output;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writer: master tables and batch application. Lives on the writer thread only.
+
+class Catalog::Writer {
+ public:
+  Writer(const CatalogOptions& options, store::Store* store, const Clock* clock)
+      : options_(options), store_(store), clock_(clock),
+        local_(AsciiLower(options.node_name)) {}
+
+  Status Load();
+
+  struct Outcome {
+    Status status;
+    uint64_t index = 0;
+  };
+  // Applies the requests, commits, publishes. Returns one outcome per request and sets
+  // `published`/`changes` when a new snapshot was built.
+  std::vector<Outcome> ApplyBatch(const std::vector<const WriteRequest*>& requests,
+                                  SnapshotPtr* published, ChangeSet* changes);
+
+  // Earliest time (clock ns) at which a timer wants to run.
+  int64_t NextTimerNs() const;
+  // Internal requests for every timer due at `now`.
+  std::vector<WriteRequest> CollectTimerRequests(int64_t now);
+
+  const SnapshotPtr& snapshot() const { return snapshot_; }
+
+ private:
+  struct ServiceRec {
+    std::shared_ptr<const Service> svc;
+    std::map<std::string, std::shared_ptr<const Check>> checks;
+  };
+  struct NodeRec {
+    std::shared_ptr<const Node> node;
+    std::map<std::string, ServiceRec> services;
+    std::map<std::string, std::shared_ptr<const Check>> node_checks;
+    std::unordered_map<std::string, std::string> check_owner;  // check ID -> service ID or ""
+  };
+  // What one batch touched. An index of 0 means "rebuild but do not move the index".
+  struct Tx {
+    uint64_t next_index = 0;
+    store::WriteBatch writes;
+    std::map<std::string, uint64_t> dirty_services;
+    std::map<std::string, uint64_t> dirty_nodes;
+    uint64_t nodes_index = 0, services_index = 0, checks_index = 0;
+  };
+
+  // Request handlers: validate first, then mutate. `used` = the request consumed tx.next_index.
+  Status Apply(Tx& tx, const RegisterService& r, bool* used);
+  Status Apply(Tx& tx, const DeregisterService& r, bool* used);
+  Status Apply(Tx& tx, const RegisterCheck& r, bool* used);
+  Status Apply(Tx& tx, const DeregisterCheck& r, bool* used);
+  Status Apply(Tx& tx, const UpdateTtl& r, bool* used);
+  Status Apply(Tx& tx, const SetMaintenance& r, bool* used);
+  Status Apply(Tx& tx, const CatalogRegister& r, bool* used);
+  Status Apply(Tx& tx, const CatalogDeregister& r, bool* used);
+  Status Apply(Tx& tx, const ExpireTtl& r, bool* used);
+  Status Apply(Tx& tx, const ReapCritical& r, bool* used);
+
+  // Mutation helpers: keep the tables, the name index, the store batch and dirty sets in step.
+  void MarkService(Tx& tx, const std::string& lower_name, uint64_t idx);
+  void MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx);
+  void PutNode(Tx& tx, uint64_t idx, Node node);
+  void PutService(Tx& tx, uint64_t idx, const std::string& lower_node, Service svc);
+  void RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
+  void PutCheck(Tx& tx, uint64_t idx, const std::string& lower_node, Check check);
+  void RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
+  void RemoveNode(Tx& tx, uint64_t idx, const std::string& lower_node);
+
+  // A check built from a registration, keeping status/output/timers of an existing one.
+  Check MakeCheck(const CheckSpec& spec, const std::string& node_name, const Service* svc,
+                  const Check* existing, bool agent_owned) const;
+  const Check* FindCheck(const std::string& lower_node, const std::string& id) const;
+  void SetStatus(Check& c, HealthStatus status) const;
+  void ScheduleTtl(const std::string& lower_node, const Check& c);
+
+  Status Commit(Tx& tx);
+  void Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* changes);
+  std::shared_ptr<const ServiceGroup> BuildGroup(const std::string& lower_name,
+                                                 const ServiceGroup* previous, uint64_t idx) const;
+  void RestoreFromSnapshot();  // after a failed commit
+  void RebuildTimers();
+
+  const CatalogOptions& options_;
+  store::Store* store_;
+  const Clock* clock_;
+  const std::string local_;  // lower-cased local node name
+
+  std::map<std::string, NodeRec> nodes_;  // by lower-cased node name
+  // lower-cased service name -> (lower-cased node, service ID) of each instance
+  std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> by_name_;
+  uint64_t index_ = 0;
+  SnapshotPtr snapshot_;
+
+  // TTL deadlines (clock ns) -> (node, check ID). Entries go stale when a check is updated or
+  // removed; they are checked against the check's own ttl_deadline_ns when they fire.
+  std::multimap<int64_t, std::pair<std::string, std::string>> ttl_timers_;
+  int64_t next_reap_ns_ = 0;
+  // When each check last moved its ModifyIndex for an output-only change.
+  std::map<std::pair<std::string, std::string>, int64_t> output_bumps_;
+};
+
+Status Catalog::Writer::Load() {
+  BEACON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> all, store_->Range(""));
+  std::string stored_node_id;
+  struct Pending {
+    std::string lower_node;
+    std::string value;
+    std::string key;
+  };
+  std::vector<Pending> services, checks;
+  for (store::KeyValue& kv : all) {
+    std::string_view key = kv.key;
+    if (key == kIndexKey) {
+      index_ = std::max<uint64_t>(index_, std::strtoull(kv.value.c_str(), nullptr, 10));
+    } else if (key == kNodeIdKey) {
+      stored_node_id = kv.value;
+    } else if (StartsWith(key, "n/")) {
+      auto node = DecodeNodeRecord(kv.value);
+      if (!node.ok()) return node.status().WithContext("load node record " + kv.key);
+      index_ = std::max(index_, node->modify_index);
+      nodes_[std::string(key.substr(2))].node = std::make_shared<const Node>(std::move(*node));
+    } else if (StartsWith(key, "s/") || StartsWith(key, "c/")) {
+      size_t sep = key.find(kKeySep);
+      if (sep == std::string_view::npos) return Internal("load: malformed key " + kv.key);
+      Pending p{std::string(key.substr(2, sep - 2)), std::move(kv.value), kv.key};
+      (key[0] == 's' ? services : checks).push_back(std::move(p));
+    } else {
+      return Internal("load: unknown record key " + kv.key);
+    }
+  }
+  for (Pending& p : services) {
+    auto it = nodes_.find(p.lower_node);
+    if (it == nodes_.end()) return Internal("load: service record without node: " + p.key);
+    auto svc = DecodeServiceRecord(p.value);
+    if (!svc.ok()) return svc.status().WithContext("load service record " + p.key);
+    index_ = std::max(index_, svc->modify_index);
+    by_name_[AsciiLower(svc->name)].insert({p.lower_node, svc->id});
+    std::string id = svc->id;
+    it->second.services[id].svc = std::make_shared<const Service>(std::move(*svc));
+  }
+  for (Pending& p : checks) {
+    auto it = nodes_.find(p.lower_node);
+    if (it == nodes_.end()) return Internal("load: check record without node: " + p.key);
+    auto check = DecodeCheckRecord(p.value);
+    if (!check.ok()) return check.status().WithContext("load check record " + p.key);
+    index_ = std::max(index_, check->modify_index);
+    NodeRec& n = it->second;
+    auto c = std::make_shared<const Check>(std::move(*check));
+    n.check_owner[c->id] = c->service_id;
+    if (c->service_id.empty()) {
+      n.node_checks[c->id] = c;
+    } else {
+      auto s = n.services.find(c->service_id);
+      if (s == n.services.end()) return Internal("load: check without service: " + p.key);
+      s->second.checks[c->id] = c;
+    }
+  }
+
+  // The first snapshot holds everything loaded; then make sure the local node is as configured.
+  auto snap = std::make_shared<Snapshot>();
+  snap->local_node = options_.node_name;
+  snap->datacenter = options_.datacenter;
+  snapshot_ = snap;
+  Tx load_tx;
+  load_tx.next_index = 0;
+  for (const auto& [lower, names] : by_name_) load_tx.dirty_services[lower] = 0;
+  for (const auto& [lower, rec] : nodes_) load_tx.dirty_nodes[lower] = 0;
+  SnapshotPtr published;
+  ChangeSet ignored;
+  Publish(load_tx, &published, &ignored);
+  // Table indexes are not persisted: after a restart they start at the global index, which is
+  // never smaller than any index a client saw (so blocking clients only see a spurious wakeup).
+  auto fixed = std::make_shared<Snapshot>(*snapshot_);
+  fixed->index = fixed->nodes_index = fixed->services_index = fixed->checks_index = index_;
+  for (auto& [lower, group] : fixed->services) {
+    auto g = std::make_shared<ServiceGroup>(*group);
+    for (const Instance& inst : g->instances) {
+      g->index = std::max({g->index, inst.service->modify_index, inst.node->modify_index});
+      for (const auto& c : inst.checks) g->index = std::max(g->index, c->modify_index);
+    }
+    group = g;
+  }
+  for (auto& [lower, entry] : fixed->nodes) {
+    auto e = std::make_shared<NodeEntry>(*entry);
+    e->index = e->node->modify_index;
+    for (const auto& c : e->node_checks) e->index = std::max(e->index, c->modify_index);
+    for (const auto& [id, s] : nodes_.at(lower).services) {
+      e->index = std::max(e->index, s.svc->modify_index);
+      for (const auto& [cid, c] : s.checks) e->index = std::max(e->index, c->modify_index);
+    }
+    entry = e;
+  }
+  snapshot_ = fixed;
+
+  // Local node and its serfHealth check (contract 4.0).
+  Tx tx;
+  tx.next_index = index_ + 1;
+  uint64_t idx = tx.next_index;
+  bool used = false;
+  auto existing = nodes_.find(local_);
+  Node node;
+  node.name = options_.node_name;
+  node.address = options_.node_address;
+  node.datacenter = options_.datacenter;
+  node.meta = options_.node_meta;
+  node.tagged_addresses = {{"lan", node.address}, {"lan_ipv4", node.address},
+                           {"wan", node.address}, {"wan_ipv4", node.address}};
+  if (!options_.node_id.empty()) {
+    node.id = options_.node_id;
+  } else if (!stored_node_id.empty()) {
+    node.id = stored_node_id;
+  } else if (existing != nodes_.end() && !existing->second.node->id.empty()) {
+    node.id = existing->second.node->id;
+  } else {
+    node.id = NewUuid();
+  }
+  if (stored_node_id != node.id) tx.writes.Put(std::string(kNodeIdKey), node.id);
+  if (existing == nodes_.end() || !existing->second.node->SameDefinition(node)) {
+    PutNode(tx, idx, node);
+    used = true;
+  }
+  const Check* serf = FindCheck(local_, std::string(kSerfHealthCheckId));
+  if (serf == nullptr || serf->status != HealthStatus::kPassing) {
+    Check c;
+    c.node = options_.node_name;
+    c.id = std::string(kSerfHealthCheckId);
+    c.name = std::string(kSerfHealthName);
+    c.status = HealthStatus::kPassing;
+    c.output = std::string(kSerfHealthOutput);
+    c.create_index = serf ? serf->create_index : idx;
+    c.modify_index = idx;
+    PutCheck(tx, idx, local_, std::move(c));
+    used = true;
+  }
+  if (used) tx.next_index++;
+  BEACON_RETURN_IF_ERROR(Commit(tx));
+  Publish(tx, &published, &ignored);
+  RebuildTimers();
+  return Status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutation helpers
+
+void Catalog::Writer::MarkService(Tx& tx, const std::string& lower_name, uint64_t idx) {
+  uint64_t& v = tx.dirty_services[lower_name];
+  v = std::max(v, idx);
+}
+
+void Catalog::Writer::MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx) {
+  uint64_t& v = tx.dirty_nodes[lower_node];
+  v = std::max(v, idx);
+}
+
+void Catalog::Writer::PutNode(Tx& tx, uint64_t idx, Node node) {
+  std::string lower = AsciiLower(node.name);
+  NodeRec& rec = nodes_[lower];
+  node.create_index = rec.node ? rec.node->create_index : idx;
+  node.modify_index = idx;
+  tx.writes.Put(NodeKey(lower), EncodeNodeRecord(node));
+  rec.node = std::make_shared<const Node>(std::move(node));
+  MarkNode(tx, lower, idx);
+  for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+  tx.nodes_index = idx;
+}
+
+void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_node,
+                                 Service svc) {
+  NodeRec& rec = nodes_.at(lower_node);
+  ServiceRec& srec = rec.services[svc.id];
+  std::string lower_name = AsciiLower(svc.name);
+  if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
+    std::string old = AsciiLower(srec.svc->name);
+    by_name_[old].erase({lower_node, svc.id});
+    MarkService(tx, old, idx);
+  }
+  by_name_[lower_name].insert({lower_node, svc.id});
+  bool tags_changed = srec.svc && (srec.svc->tags != svc.tags || srec.svc->name != svc.name);
+  tx.writes.Put(ServiceKey(lower_node, svc.id), EncodeServiceRecord(svc));
+  srec.svc = std::make_shared<const Service>(std::move(svc));
+  if (tags_changed) {
+    // Checks carry ServiceName and ServiceTags; refresh them without moving their indexes.
+    for (auto& [cid, c] : srec.checks) {
+      Check copy = *c;
+      copy.service_name = srec.svc->name;
+      copy.service_tags = srec.svc->tags;
+      tx.writes.Put(CheckKey(lower_node, cid), EncodeCheckRecord(copy));
+      c = std::make_shared<const Check>(std::move(copy));
+    }
+  }
+  MarkService(tx, lower_name, idx);
+  MarkNode(tx, lower_node, idx);
+  tx.services_index = idx;
+}
+
+void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node,
+                                    const std::string& id) {
+  NodeRec& rec = nodes_.at(lower_node);
+  auto it = rec.services.find(id);
+  if (it == rec.services.end()) return;
+  std::string lower_name = AsciiLower(it->second.svc->name);
+  for (const auto& [cid, c] : it->second.checks) {
+    tx.writes.Delete(CheckKey(lower_node, cid));
+    rec.check_owner.erase(cid);
+    output_bumps_.erase({lower_node, cid});
+  }
+  if (!it->second.checks.empty()) tx.checks_index = idx;
+  tx.writes.Delete(ServiceKey(lower_node, id));
+  rec.services.erase(it);
+  by_name_[lower_name].erase({lower_node, id});
+  MarkService(tx, lower_name, idx);
+  MarkNode(tx, lower_node, idx);
+  tx.services_index = idx;
+}
+
+void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_node,
+                               Check check) {
+  NodeRec& rec = nodes_.at(lower_node);
+  auto owner = rec.check_owner.find(check.id);
+  if (owner != rec.check_owner.end() && owner->second != check.service_id) {
+    // The check moves between services (or between node and service): drop the old place.
+    if (owner->second.empty()) {
+      rec.node_checks.erase(check.id);
+      for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+    } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
+      s->second.checks.erase(check.id);
+      MarkService(tx, AsciiLower(s->second.svc->name), idx);
+    }
+  }
+  rec.check_owner[check.id] = check.service_id;
+  tx.writes.Put(CheckKey(lower_node, check.id), EncodeCheckRecord(check));
+  if (check.definition.type == CheckType::kTtl && check.ttl_deadline_ns > 0) {
+    ScheduleTtl(lower_node, check);
+  }
+  auto ptr = std::make_shared<const Check>(std::move(check));
+  if (ptr->service_id.empty()) {
+    rec.node_checks[ptr->id] = ptr;
+    for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+  } else {
+    ServiceRec& srec = rec.services.at(ptr->service_id);
+    srec.checks[ptr->id] = ptr;
+    MarkService(tx, AsciiLower(srec.svc->name), idx);
+  }
+  MarkNode(tx, lower_node, idx);
+  if (idx != 0) tx.checks_index = idx;
+}
+
+void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node,
+                                  const std::string& id) {
+  NodeRec& rec = nodes_.at(lower_node);
+  auto owner = rec.check_owner.find(id);
+  if (owner == rec.check_owner.end()) return;
+  if (owner->second.empty()) {
+    rec.node_checks.erase(id);
+    for (const auto& [sid, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+  } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
+    s->second.checks.erase(id);
+    MarkService(tx, AsciiLower(s->second.svc->name), idx);
+  }
+  rec.check_owner.erase(owner);
+  output_bumps_.erase({lower_node, id});
+  tx.writes.Delete(CheckKey(lower_node, id));
+  MarkNode(tx, lower_node, idx);
+  tx.checks_index = idx;
+}
+
+void Catalog::Writer::RemoveNode(Tx& tx, uint64_t idx, const std::string& lower_node) {
+  auto it = nodes_.find(lower_node);
+  if (it == nodes_.end()) return;
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : it->second.services) ids.push_back(id);
+  for (const std::string& id : ids) RemoveService(tx, idx, lower_node, id);
+  std::vector<std::string> cids;
+  for (const auto& [cid, c] : it->second.node_checks) cids.push_back(cid);
+  for (const std::string& cid : cids) RemoveCheck(tx, idx, lower_node, cid);
+  tx.writes.Delete(NodeKey(lower_node));
+  nodes_.erase(lower_node);
+  MarkNode(tx, lower_node, idx);
+  tx.nodes_index = idx;
+}
+
+const Check* Catalog::Writer::FindCheck(const std::string& lower_node,
+                                        const std::string& id) const {
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return nullptr;
+  auto owner = n->second.check_owner.find(id);
+  if (owner == n->second.check_owner.end()) return nullptr;
+  if (owner->second.empty()) {
+    auto c = n->second.node_checks.find(id);
+    return c == n->second.node_checks.end() ? nullptr : c->second.get();
+  }
+  auto s = n->second.services.find(owner->second);
+  if (s == n->second.services.end()) return nullptr;
+  auto c = s->second.checks.find(id);
+  return c == s->second.checks.end() ? nullptr : c->second.get();
+}
+
+void Catalog::Writer::SetStatus(Check& c, HealthStatus status) const {
+  if (status == HealthStatus::kCritical) {
+    if (c.status != HealthStatus::kCritical || c.critical_since_ns == 0) {
+      c.critical_since_ns = clock_->NowNanos();
+    }
+  } else {
+    c.critical_since_ns = 0;
+  }
+  c.status = status;
+}
+
+void Catalog::Writer::ScheduleTtl(const std::string& lower_node, const Check& c) {
+  ttl_timers_.emplace(c.ttl_deadline_ns, std::make_pair(lower_node, c.id));
+}
+
+Check Catalog::Writer::MakeCheck(const CheckSpec& spec, const std::string& node_name,
+                                 const Service* svc, const Check* existing,
+                                 bool agent_owned) const {
+  Check c;
+  c.node = node_name;
+  c.id = spec.id;
+  c.name = spec.name;
+  c.notes = spec.notes;
+  c.service_id = svc ? svc->id : "";
+  c.service_name = svc ? svc->name : "";
+  if (svc) c.service_tags = svc->tags;
+  c.definition = spec.definition;
+  c.agent_owned = agent_owned;
+  if (existing != nullptr && agent_owned) {
+    // Re-registration keeps status, output and running timers (contract 4.1, checklist 11).
+    c.status = existing->status;
+    c.output = existing->output;
+    c.critical_since_ns = existing->critical_since_ns;
+    c.ttl_deadline_ns = existing->ttl_deadline_ns;
+    c.create_index = existing->create_index;
+    c.modify_index = existing->modify_index;
+    if (c.definition.type == CheckType::kTtl && c.ttl_deadline_ns == 0 &&
+        existing->definition.type != CheckType::kTtl) {
+      c.ttl_deadline_ns = clock_->NowNanos() + c.definition.ttl.count();
+    }
+    return c;
+  }
+  c.output = TruncateOutput(spec.output, c.definition);
+  SetStatus(c, spec.status.value_or(HealthStatus::kCritical));
+  if (existing != nullptr) {
+    c.create_index = existing->create_index;
+    c.modify_index = existing->modify_index;
+  }
+  if (c.definition.type == CheckType::kTtl && agent_owned) {
+    c.ttl_deadline_ns = clock_->NowNanos() + c.definition.ttl.count();
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handlers
+
+Status Catalog::Writer::Apply(Tx& tx, const RegisterService& r, bool* used) {
+  const uint64_t idx = tx.next_index;
+  NodeRec& node = nodes_.at(local_);
+  // Validate against current state first: a check ID owned by another service on this node is
+  // moved, as Consul does, so there is nothing here that can fail after mutation starts.
+  Service svc = r.service;
+  auto existing = node.services.find(svc.id);
+  if (existing == node.services.end() || !existing->second.svc->SameDefinition(svc)) {
+    svc.create_index = existing == node.services.end() ? idx : existing->second.svc->create_index;
+    svc.modify_index = idx;
+    PutService(tx, idx, local_, std::move(svc));
+    *used = true;
+  }
+  const Service* stored = node.services.at(r.service.id).svc.get();
+  std::set<std::string> wanted;
+  for (const CheckSpec& spec : r.checks) {
+    wanted.insert(spec.id);
+    const Check* old = FindCheck(local_, spec.id);
+    Check c = MakeCheck(spec, node.node->name, stored, old, true);
+    if (old != nullptr && old->SameDefinition(c) && old->status == c.status &&
+        old->output == c.output) {
+      continue;
+    }
+    c.modify_index = idx;
+    if (old == nullptr) c.create_index = idx;
+    PutCheck(tx, idx, local_, std::move(c));
+    *used = true;
+  }
+  if (r.replace_existing_checks) {
+    std::vector<std::string> drop;
+    for (const auto& [cid, c] : node.services.at(r.service.id).checks) {
+      if (!wanted.count(cid)) drop.push_back(cid);
+    }
+    for (const std::string& cid : drop) {
+      RemoveCheck(tx, idx, local_, cid);
+      *used = true;
+    }
+  }
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const DeregisterService& r, bool* used) {
+  NodeRec& node = nodes_.at(local_);
+  if (!node.services.count(r.service_id)) return NotFound(UnknownServiceMessage(r.service_id));
+  RemoveService(tx, tx.next_index, local_, r.service_id);
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const RegisterCheck& r, bool* used) {
+  const uint64_t idx = tx.next_index;
+  NodeRec& node = nodes_.at(local_);
+  const Service* svc = nullptr;
+  if (!r.check.service_id.empty()) {
+    auto s = node.services.find(r.check.service_id);
+    if (s == node.services.end()) {
+      return NotFound("ServiceID \"" + r.check.service_id + "\" does not exist");
+    }
+    svc = s->second.svc.get();
+  }
+  const Check* old = FindCheck(local_, r.check.id);
+  Check c = MakeCheck(r.check, node.node->name, svc, old, true);
+  if (old != nullptr && old->SameDefinition(c)) return Status();
+  c.modify_index = idx;
+  if (old == nullptr) c.create_index = idx;
+  PutCheck(tx, idx, local_, std::move(c));
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const DeregisterCheck& r, bool* used) {
+  if (FindCheck(local_, r.check_id) == nullptr) {
+    return NotFound(UnknownCheckMessage(r.check_id));
+  }
+  RemoveCheck(tx, tx.next_index, local_, r.check_id);
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const UpdateTtl& r, bool* used) {
+  const Check* old = FindCheck(local_, r.check_id);
+  if (old == nullptr) {
+    // The original sketch's heartbeat named the service: accept a service ID whose service has
+    // exactly one TTL check.
+    const NodeRec& node = nodes_.at(local_);
+    if (auto s = node.services.find(r.check_id); s != node.services.end()) {
+      const Check* only = nullptr;
+      int ttl_checks = 0;
+      for (const auto& [cid, c] : s->second.checks) {
+        if (c->definition.type == CheckType::kTtl) {
+          ++ttl_checks;
+          only = c.get();
+        }
+      }
+      if (ttl_checks == 1) old = only;
+    }
+  }
+  if (old == nullptr) return NotFound(UnknownCheckMessage(r.check_id));
+  if (old->definition.type != CheckType::kTtl) {
+    return FailedPrecondition("CheckID \"" + r.check_id + "\" does not have associated TTL");
+  }
+  Check c = *old;
+  SetStatus(c, r.status);
+  c.output = TruncateOutput(r.output, c.definition);
+  const int64_t now = clock_->NowNanos();
+  c.ttl_deadline_ns = now + c.definition.ttl.count();
+  uint64_t idx = 0;
+  auto bump_key = std::make_pair(local_, c.id);
+  if (c.status != old->status) {
+    idx = tx.next_index;
+  } else if (c.output != old->output) {
+    // Output-only changes move the index at most once per output_update_interval (2.1).
+    auto last = output_bumps_.find(bump_key);
+    if (last == output_bumps_.end() || now - last->second >= options_.output_update_interval.count()) {
+      idx = tx.next_index;
+    }
+  }
+  if (idx != 0) {
+    c.modify_index = idx;
+    output_bumps_[bump_key] = now;
+    *used = true;
+  }
+  PutCheck(tx, idx, local_, std::move(c));
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const SetMaintenance& r, bool* used) {
+  const uint64_t idx = tx.next_index;
+  NodeRec& node = nodes_.at(local_);
+  const Service* svc = nullptr;
+  std::string check_id(kNodeMaintenanceCheckId);
+  if (!r.service_id.empty()) {
+    auto s = node.services.find(r.service_id);
+    if (s == node.services.end()) {
+      return NotFound("No service registered with ID \"" + r.service_id + "\"");
+    }
+    svc = s->second.svc.get();
+    check_id = std::string(kServiceMaintenancePrefix) + r.service_id;
+  }
+  const Check* old = FindCheck(local_, check_id);
+  if (!r.enable) {
+    if (old != nullptr) {
+      RemoveCheck(tx, idx, local_, check_id);
+      *used = true;
+    }
+    return Status();
+  }
+  CheckSpec spec;
+  spec.id = check_id;
+  spec.name = svc ? "Service Maintenance Mode" : "Node Maintenance Mode";
+  spec.notes = !r.reason.empty() ? r.reason
+               : svc ? "Maintenance mode is enabled for this service, but no reason was "
+                       "provided. This is a default message."
+                     : "Maintenance mode is enabled for this node, but no reason was provided. "
+                       "This is a default message.";
+  spec.status = HealthStatus::kCritical;
+  Check c = MakeCheck(spec, node.node->name, svc, nullptr, true);
+  if (old != nullptr && old->SameDefinition(c) && old->status == c.status) return Status();
+  c.create_index = old ? old->create_index : idx;
+  c.modify_index = idx;
+  if (old) c.critical_since_ns = old->critical_since_ns;
+  PutCheck(tx, idx, local_, std::move(c));
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const CatalogRegister& r, bool* used) {
+  const uint64_t idx = tx.next_index;
+  const std::string lower = AsciiLower(r.node.name);
+  auto existing = nodes_.find(lower);
+  // Validate every check's service before changing anything.
+  for (const CheckSpec& spec : r.checks) {
+    if (spec.service_id.empty()) continue;
+    bool in_request = r.service && r.service->id == spec.service_id;
+    bool on_node = existing != nodes_.end() && existing->second.services.count(spec.service_id);
+    if (!in_request && !on_node) {
+      return NotFound("Unknown service ID \"" + spec.service_id + "\" for check ID \"" +
+                      spec.id + "\"");
+    }
+  }
+  if (existing == nodes_.end() || !r.skip_node_update) {
+    Node node = r.node;
+    node.datacenter = options_.datacenter;
+    if (existing != nodes_.end()) {
+      if (node.id.empty()) node.id = existing->second.node->id;
+      if (lower == local_) node = *existing->second.node;  // the agent's own definition wins
+    }
+    if (existing == nodes_.end() || !existing->second.node->SameDefinition(node)) {
+      PutNode(tx, idx, std::move(node));
+      *used = true;
+    }
+  }
+  NodeRec& rec = nodes_.at(lower);
+  if (r.service) {
+    Service svc = *r.service;
+    auto s = rec.services.find(svc.id);
+    if (s == rec.services.end() || !s->second.svc->SameDefinition(svc)) {
+      svc.create_index = s == rec.services.end() ? idx : s->second.svc->create_index;
+      svc.modify_index = idx;
+      PutService(tx, idx, lower, std::move(svc));
+      *used = true;
+    }
+  }
+  for (const CheckSpec& spec : r.checks) {
+    const Service* svc =
+        spec.service_id.empty() ? nullptr : rec.services.at(spec.service_id).svc.get();
+    const Check* old = FindCheck(lower, spec.id);
+    Check c = MakeCheck(spec, rec.node->name, svc, old, false);
+    if (old != nullptr && old->SameDefinition(c) && old->status == c.status &&
+        old->output == c.output) {
+      continue;
+    }
+    c.create_index = old ? old->create_index : idx;
+    c.modify_index = idx;
+    PutCheck(tx, idx, lower, std::move(c));
+    *used = true;
+  }
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const CatalogDeregister& r, bool* used) {
+  const uint64_t idx = tx.next_index;
+  const std::string lower = AsciiLower(r.node);
+  auto it = nodes_.find(lower);
+  if (it == nodes_.end()) return Status();  // Consul answers true for an unknown node
+  if (!r.service_id.empty()) {
+    if (it->second.services.count(r.service_id)) {
+      RemoveService(tx, idx, lower, r.service_id);
+      *used = true;
+    }
+    return Status();
+  }
+  if (!r.check_id.empty()) {
+    if (FindCheck(lower, r.check_id) != nullptr) {
+      RemoveCheck(tx, idx, lower, r.check_id);
+      *used = true;
+    }
+    return Status();
+  }
+  if (lower == local_) {
+    return InvalidArgument("cannot deregister the agent's own node " + r.node);
+  }
+  RemoveNode(tx, idx, lower);
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const ExpireTtl& r, bool* used) {
+  const Check* old = FindCheck(r.node, r.check_id);
+  if (old == nullptr || old->definition.type != CheckType::kTtl ||
+      old->ttl_deadline_ns != r.deadline_ns) {
+    return Status();  // updated or removed since the timer was set
+  }
+  Check c = *old;
+  c.ttl_deadline_ns = 0;
+  SetStatus(c, HealthStatus::kCritical);
+  c.output = TruncateOutput("TTL expired (last output before timeout follows): " + old->output,
+                            c.definition);
+  uint64_t idx = 0;
+  if (c.status != old->status) {
+    idx = tx.next_index;
+    c.modify_index = idx;
+    *used = true;
+  }
+  PutCheck(tx, idx, r.node, std::move(c));
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const ReapCritical&, bool* used) {
+  const int64_t now = clock_->NowNanos();
+  NodeRec& node = nodes_.at(local_);
+  std::vector<std::string> reap;
+  for (const auto& [id, s] : node.services) {
+    for (const auto& [cid, c] : s.checks) {
+      int64_t after = c->definition.deregister_critical_service_after.count();
+      if (after <= 0 || c->status != HealthStatus::kCritical || c->critical_since_ns == 0) {
+        continue;
+      }
+      after = std::max<int64_t>(after, options_.min_deregister_after.count());
+      if (now - c->critical_since_ns >= after) {
+        reap.push_back(id);
+        break;
+      }
+    }
+  }
+  for (const std::string& id : reap) {
+    spdlog::info("catalog: reaping service {}: critical longer than DeregisterCriticalServiceAfter",
+                 id);
+    RemoveService(tx, tx.next_index, local_, id);
+    *used = true;
+  }
+  return Status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches, commits and snapshots
+
+std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
+    const std::vector<const WriteRequest*>& requests, SnapshotPtr* published,
+    ChangeSet* changes) {
+  Tx tx;
+  tx.next_index = index_ + 1;
+  std::vector<Outcome> out;
+  out.reserve(requests.size());
+  for (const WriteRequest* req : requests) {
+    bool used = false;
+    uint64_t idx = tx.next_index;
+    Status s = std::visit([&](const auto& r) { return Apply(tx, r, &used); }, *req);
+    if (used) tx.next_index++;
+    out.push_back({std::move(s), used ? idx : 0});
+  }
+  Status committed = Commit(tx);
+  if (!committed.ok()) {
+    spdlog::error("catalog: commit of {} writes failed: {}", requests.size(),
+                  committed.ToString());
+    RestoreFromSnapshot();
+    for (Outcome& o : out) o = {committed, 0};
+    return out;
+  }
+  Publish(tx, published, changes);
+  for (Outcome& o : out) {
+    if (o.status.ok() && o.index == 0) o.index = index_;
+  }
+  return out;
+}
+
+Status Catalog::Writer::Commit(Tx& tx) {
+  if (tx.writes.empty()) return Status();
+  uint64_t last = tx.next_index - 1;
+  if (last > index_) tx.writes.Put(std::string(kIndexKey), std::to_string(last));
+  auto rev = store_->Commit(tx.writes);
+  if (!rev.ok()) return rev.status().WithContext("store commit failed");
+  return Status();
+}
+
+std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::string& lower_name,
+                                                                const ServiceGroup* previous,
+                                                                uint64_t idx) const {
+  auto g = std::make_shared<ServiceGroup>();
+  g->index = std::max(previous ? previous->index : 0, idx);
+  if (previous) g->name = previous->name;
+  auto it = by_name_.find(lower_name);
+  if (it != by_name_.end()) {
+    g->instances.reserve(it->second.size());
+    for (const auto& [lower_node, id] : it->second) {
+      const NodeRec& n = nodes_.at(lower_node);
+      const ServiceRec& s = n.services.at(id);
+      Instance inst;
+      inst.node = n.node;
+      inst.service = s.svc;
+      inst.checks.reserve(s.checks.size() + n.node_checks.size());
+      for (const auto& [cid, c] : s.checks) inst.checks.push_back(c);
+      for (const auto& [cid, c] : n.node_checks) inst.checks.push_back(c);
+      g->instances.push_back(std::move(inst));
+    }
+  }
+  if (!g->instances.empty()) g->name = g->instances.front().service->name;
+  return g;
+}
+
+void Catalog::Writer::Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* changes) {
+  uint64_t last = tx.next_index == 0 ? index_ : tx.next_index - 1;
+  index_ = std::max(index_, last);
+  if (tx.dirty_services.empty() && tx.dirty_nodes.empty()) return;
+  auto snap = std::make_shared<Snapshot>(*snapshot_);
+  snap->generation++;
+  snap->index = index_;
+  changes->index = index_;
+  changes->keys.clear();
+  for (const auto& [lower, idx] : tx.dirty_services) {
+    auto prev = snap->services.find(lower);
+    snap->services[lower] =
+        BuildGroup(lower, prev == snap->services.end() ? nullptr : prev->second.get(), idx);
+    if (idx != 0) changes->keys.push_back(WatchKeyService(lower));
+  }
+  for (const auto& [lower, idx] : tx.dirty_nodes) {
+    auto n = nodes_.find(lower);
+    if (n == nodes_.end()) {
+      snap->nodes.erase(lower);
+      snap->node_tombstones[lower] = idx;
+    } else {
+      auto prev = snap->nodes.find(lower);
+      auto e = std::make_shared<NodeEntry>();
+      e->node = n->second.node;
+      e->index = std::max(prev == snap->nodes.end() ? 0 : prev->second->index, idx);
+      for (const auto& [cid, c] : n->second.node_checks) e->node_checks.push_back(c);
+      snap->nodes[lower] = std::move(e);
+      snap->node_tombstones.erase(lower);
+    }
+    if (idx != 0) changes->keys.push_back(WatchKeyNode(lower));
+  }
+  if (tx.nodes_index) {
+    snap->nodes_index = tx.nodes_index;
+    changes->keys.emplace_back(kWatchKeyNodes);
+  }
+  if (tx.services_index) {
+    snap->services_index = tx.services_index;
+    changes->keys.emplace_back(kWatchKeyServices);
+  }
+  if (tx.checks_index) {
+    snap->checks_index = tx.checks_index;
+    changes->keys.emplace_back(kWatchKeyChecks);
+  }
+  snapshot_ = snap;
+  *published = snapshot_;
+}
+
+void Catalog::Writer::RestoreFromSnapshot() {
+  nodes_.clear();
+  by_name_.clear();
+  output_bumps_.clear();
+  for (const auto& [lower, entry] : snapshot_->nodes) {
+    NodeRec& rec = nodes_[lower];
+    rec.node = entry->node;
+    for (const auto& c : entry->node_checks) {
+      rec.node_checks[c->id] = c;
+      rec.check_owner[c->id] = "";
+    }
+  }
+  for (const auto& [lower_name, group] : snapshot_->services) {
+    for (const Instance& inst : group->instances) {
+      std::string lower_node = AsciiLower(inst.node->name);
+      NodeRec& rec = nodes_[lower_node];
+      ServiceRec& srec = rec.services[inst.service->id];
+      srec.svc = inst.service;
+      for (const auto& c : inst.checks) {
+        if (c->service_id.empty()) continue;
+        srec.checks[c->id] = c;
+        rec.check_owner[c->id] = c->service_id;
+      }
+      by_name_[lower_name].insert({lower_node, inst.service->id});
+    }
+  }
+  index_ = snapshot_->index;
+  RebuildTimers();
+}
+
+void Catalog::Writer::RebuildTimers() {
+  ttl_timers_.clear();
+  for (const auto& [lower, rec] : nodes_) {
+    auto add = [&](const std::shared_ptr<const Check>& c) {
+      if (c->definition.type == CheckType::kTtl && c->ttl_deadline_ns > 0) ScheduleTtl(lower, *c);
+    };
+    for (const auto& [cid, c] : rec.node_checks) add(c);
+    for (const auto& [id, s] : rec.services) {
+      for (const auto& [cid, c] : s.checks) add(c);
+    }
+  }
+  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
+}
+
+int64_t Catalog::Writer::NextTimerNs() const {
+  int64_t next = next_reap_ns_;
+  if (!ttl_timers_.empty()) next = std::min(next, ttl_timers_.begin()->first);
+  return next;
+}
+
+std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now) {
+  std::vector<WriteRequest> out;
+  while (!ttl_timers_.empty() && ttl_timers_.begin()->first <= now) {
+    auto node = ttl_timers_.begin();
+    out.push_back(ExpireTtl{node->second.first, node->second.second, node->first});
+    ttl_timers_.erase(node);
+  }
+  if (next_reap_ns_ <= now) {
+    out.push_back(ReapCritical{});
+    next_reap_ns_ = now + options_.reap_interval.count();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog
+
+Catalog::Catalog(CatalogOptions options, store::Store* store, const Clock* clock)
+    : options_(std::move(options)), store_(store), clock_(clock) {}
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(CatalogOptions options, store::Store* store,
+                                               const Clock* clock) {
+  if (options.node_name.empty()) return InvalidArgument("node name must not be empty");
+  std::unique_ptr<Catalog> catalog(new Catalog(std::move(options), store, clock));
+  catalog->writer_ = std::make_unique<Writer>(catalog->options_, store, clock);
+  BEACON_RETURN_IF_ERROR(catalog->writer_->Load());
+  catalog->current_ = catalog->writer_->snapshot();
+  catalog->thread_ = std::thread([c = catalog.get()] { c->Run(); });
+  return catalog;
+}
+
+Catalog::~Catalog() { Stop(); }
+
+void Catalog::Submit(WriteRequest request, WriteCallback callback) {
+  Status s;
+  if (auto* r = std::get_if<RegisterService>(&request)) {
+    s = NormalizeRegisterService(*r);
+  } else if (auto* c = std::get_if<RegisterCheck>(&request)) {
+    s = NormalizeRegisterCheck(*c);
+  } else if (auto* cr = std::get_if<CatalogRegister>(&request)) {
+    s = NormalizeCatalogRegister(*cr);
+  }
+  if (!s.ok()) {
+    callback(s, 0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      s = Unavailable("agent is shutting down");
+    } else {
+      queue_.push_back({std::move(request), std::move(callback)});
+    }
+  }
+  if (!s.ok()) {
+    callback(s, 0);
+    return;
+  }
+  cv_.notify_one();
+}
+
+Result<uint64_t> Catalog::SubmitAndWait(WriteRequest request) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  uint64_t index = 0;
+  Submit(std::move(request), [&](const Status& s, uint64_t i) {
+    std::lock_guard<std::mutex> lock(m);
+    status = s;
+    index = i;
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, [&] { return done; });
+  if (!status.ok()) return status;
+  return index;
+}
+
+SnapshotPtr Catalog::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+void Catalog::AddListener(SnapshotListener listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void Catalog::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Catalog::RunTimersForTest() {
+  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t target = timer_runs_ + 1;
+  ++timer_requests_;
+  cv_.notify_all();
+  timers_done_cv_.wait(lock, [&] { return timer_runs_ >= target || !thread_.joinable(); });
+}
+
+void Catalog::Run() {
+  std::vector<Pending> batch;
+  for (;;) {
+    bool run_timers = false;
+    batch.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (!queue_.empty() || stopping_ || timer_requests_ > 0) break;
+        int64_t wait_ns = writer_->NextTimerNs() - clock_->NowNanos();
+        if (wait_ns <= 0) {
+          run_timers = true;
+          break;
+        }
+        // Sleep at most a second so a clock that jumps is noticed soon enough.
+        cv_.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(wait_ns, 1'000'000'000)));
+      }
+      if (stopping_ && queue_.empty()) break;
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (timer_requests_ > 0) run_timers = true;
+    }
+
+    auto run = [&](std::vector<const WriteRequest*> requests, std::vector<Pending>* pending) {
+      SnapshotPtr published;
+      ChangeSet changes;
+      auto outcomes = writer_->ApplyBatch(requests, &published, &changes);
+      if (published) {
+        std::vector<SnapshotListener> listeners;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          current_ = published;
+          listeners = listeners_;
+        }
+        for (const auto& l : listeners) l(published, changes);
+      }
+      if (pending) {
+        for (size_t i = 0; i < pending->size(); ++i) {
+          (*pending)[i].callback(outcomes[i].status, outcomes[i].index);
+        }
+      }
+    };
+
+    if (!batch.empty()) {
+      std::vector<const WriteRequest*> requests;
+      requests.reserve(batch.size());
+      for (const Pending& p : batch) requests.push_back(&p.request);
+      run(std::move(requests), &batch);
+    }
+    if (run_timers || writer_->NextTimerNs() <= clock_->NowNanos()) {
+      std::vector<WriteRequest> internal = writer_->CollectTimerRequests(clock_->NowNanos());
+      if (!internal.empty()) {
+        std::vector<const WriteRequest*> requests;
+        for (const WriteRequest& r : internal) requests.push_back(&r);
+        run(std::move(requests), nullptr);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (timer_requests_ > 0) {
+        timer_requests_ = 0;
+        ++timer_runs_;
+        timers_done_cv_.notify_all();
+      }
+    }
+  }
+  // Stopping: nothing is left in the queue (drained above), wake any test waiting for timers.
+  std::lock_guard<std::mutex> lock(mu_);
+  ++timer_runs_;
+  timers_done_cv_.notify_all();
+}
+
+}  // namespace beacon::catalog

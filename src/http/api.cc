@@ -1,0 +1,241 @@
+#include "http/api.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/duration.h"
+
+namespace beacon::http {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr auto kDefaultWait = std::chrono::minutes(5);  // contract 2.3.4
+constexpr auto kMaxWait = std::chrono::minutes(10);
+
+const std::vector<std::string> kGet = {"GET"};
+const std::vector<std::string> kPut = {"PUT", "POST"};
+// Legacy GETs that python-consul 0.7.1 sends for writes (contract 1.1 [Beacon]).
+const std::vector<std::string> kPutOrGet = {"GET", "PUT", "POST"};
+
+std::string AllowHeader(const std::vector<std::string>& methods) {
+  std::string allow = "OPTIONS";
+  for (const auto& m : methods) allow += "," + m;
+  return allow;
+}
+
+}  // namespace
+
+std::optional<bool> ParseGoBool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+Api::Api(catalog::Catalog& catalog, AgentInfo info) : catalog_(catalog), info_(std::move(info)) {
+  routes_ = {
+      {"/v1/agent/service/register", true, kPut, &Api::AgentServiceRegister},
+      {"/v1/agent/service/deregister/", false, kPutOrGet, &Api::AgentServiceDeregister},
+      {"/v1/agent/service/maintenance/", false, kPut, &Api::AgentServiceMaintenance},
+      {"/v1/agent/service/", false, kGet, &Api::AgentService},
+      {"/v1/agent/services", true, kGet, &Api::AgentServices},
+      {"/v1/agent/checks", true, kGet, &Api::AgentChecks},
+      {"/v1/agent/check/register", true, kPut, &Api::AgentCheckRegister},
+      {"/v1/agent/check/deregister/", false, kPutOrGet, &Api::AgentCheckDeregister},
+      {"/v1/agent/check/pass/", false, kPutOrGet, &Api::AgentCheckPass},
+      {"/v1/agent/check/warn/", false, kPutOrGet, &Api::AgentCheckWarn},
+      {"/v1/agent/check/fail/", false, kPutOrGet, &Api::AgentCheckFail},
+      {"/v1/agent/check/update/", false, kPut, &Api::AgentCheckUpdate},
+      {"/v1/agent/maintenance", true, kPut, &Api::AgentNodeMaintenance},
+      {"/v1/agent/self", true, kGet, &Api::AgentSelf},
+      {"/v1/agent/members", true, kGet, &Api::AgentMembers},
+      // Single-node no-ops that clients may call (contract section 8).
+      {"/v1/agent/reload", true, kPut, &Api::AgentNoop},
+      {"/v1/agent/join/", false, kPutOrGet, &Api::AgentNoop},
+      {"/v1/agent/force-leave/", false, kPutOrGet, &Api::AgentNoop},
+      {"/v1/health/service/", false, kGet, &Api::HealthService},
+      {"/v1/health/checks/", false, kGet, &Api::HealthChecks},
+      {"/v1/health/state/", false, kGet, &Api::HealthState},
+      {"/v1/health/node/", false, kGet, &Api::HealthNode},
+      {"/v1/catalog/services", true, kGet, &Api::CatalogServices},
+      {"/v1/catalog/service/", false, kGet, &Api::CatalogService},
+      {"/v1/catalog/nodes", true, kGet, &Api::CatalogNodes},
+      {"/v1/catalog/node/", false, kGet, &Api::CatalogNode},
+      {"/v1/catalog/datacenters", true, kGet, &Api::CatalogDatacenters},
+      {"/v1/catalog/register", true, kPut, &Api::CatalogRegister},
+      {"/v1/catalog/deregister", true, kPut, &Api::CatalogDeregister},
+      {"/v1/status/leader", true, kGet, &Api::StatusLeader},
+      {"/v1/status/peers", true, kGet, &Api::StatusPeers},
+  };
+}
+
+asio::awaitable<HttpResponse> Api::Handle(HttpRequest& request, RequestEnv& env) {
+  // Longest matching prefix wins: /v1/agent/service/register before /v1/agent/service/.
+  const Route* route = nullptr;
+  for (const Route& r : routes_) {
+    bool match = r.exact ? request.path == r.prefix
+                         : request.path.compare(0, r.prefix.size(), r.prefix) == 0;
+    if (match && (route == nullptr || r.prefix.size() > route->prefix.size())) route = &r;
+  }
+  if (route == nullptr) {
+    co_return HttpResponse::Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
+  }
+  if (request.method == "OPTIONS") {
+    HttpResponse r = HttpResponse::Empty();
+    r.headers.emplace_back("Allow", AllowHeader(route->methods));
+    co_return r;
+  }
+  bool allowed = false;
+  for (const auto& m : route->methods) allowed = allowed || m == request.method;
+  if (!allowed) {
+    HttpResponse r = HttpResponse::Text(405, "method " + request.method + " not allowed");
+    r.headers.emplace_back("Allow", AllowHeader(route->methods));
+    co_return r;
+  }
+  auto query = ParseQueryOptions(request);
+  if (!query.ok()) co_return ErrorResponse(query.status());
+  Call call{request, env, request.path.substr(route->prefix.size()), std::move(*query)};
+  co_return co_await (this->*(route->endpoint))(call);
+}
+
+Result<QueryOptions> Api::ParseQueryOptions(const HttpRequest& request) const {
+  QueryOptions q;
+  const QueryParams& p = request.query;
+  if (auto dc = p.Get("dc"); dc && !dc->empty() && *dc != info_.datacenter) {
+    return Internal("No path to datacenter");
+  }
+  if (auto index = p.Get("index")) {
+    char* end = nullptr;
+    errno = 0;
+    q.index = std::strtoull(index->c_str(), &end, 10);
+    if (index->empty() || *end != '\0' || errno == ERANGE || (*index)[0] == '-') {
+      return InvalidArgument("Invalid index");
+    }
+  }
+  if (auto wait = p.Get("wait")) {
+    auto d = ParseGoDuration(*wait);
+    if (!d.ok()) return InvalidArgument("Invalid wait time");
+    q.wait = *d;
+  }
+  q.stale = p.Has("stale");
+  q.consistent = p.Has("consistent");
+  if (q.stale && q.consistent) {
+    return InvalidArgument("Cannot specify ?stale with ?consistent, conflicting semantics.");
+  }
+  if (p.Has("cached") && q.consistent) {
+    return InvalidArgument("Cannot specify ?cached with ?consistent, conflicting semantics.");
+  }
+  if (auto max_stale = p.Get("max_stale")) {
+    auto d = ParseGoDuration(*max_stale);
+    if (!d.ok()) return InvalidArgument("Invalid max_stale value \"" + *max_stale + "\"");
+    if (d->count() > 0) q.stale = true;
+  }
+  q.pretty = p.Has("pretty");
+  q.filter = p.Get("filter").value_or("");
+  for (const std::string& pair : p.GetAll("node-meta")) {
+    size_t colon = pair.find(':');
+    q.node_meta.emplace_back(pair.substr(0, colon),
+                             colon == std::string::npos ? "" : pair.substr(colon + 1));
+  }
+  return q;
+}
+
+bool Api::NodeMetaMatches(const QueryOptions& q, const catalog::Node& node) const {
+  for (const auto& [key, value] : q.node_meta) {
+    auto it = node.meta.find(key);
+    if (it == node.meta.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+asio::awaitable<Status> Api::Write(catalog::WriteRequest request) {
+  auto executor = co_await asio::this_coro::executor;
+  auto [status, index] = co_await asio::async_initiate<decltype(kTuple),
+                                                       void(Status, uint64_t)>(
+      [this, executor](auto handler, catalog::WriteRequest req) {
+        // The writer's callback is a std::function (copyable); Asio handlers are move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        catalog_.Submit(std::move(req), [shared, executor](const Status& s, uint64_t idx) {
+          // Posted after the writer's snapshot post to the same loop, so when this resumes the
+          // loop already answers reads from a snapshot that includes the write.
+          asio::post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
+        });
+      },
+      kTuple, std::move(request));
+  (void)index;
+  co_return status;
+}
+
+asio::awaitable<catalog::SnapshotPtr> Api::AwaitReady(
+    Call& call, const std::string& watch_key,
+    const std::function<bool(const catalog::Snapshot&)>& ready) {
+  LoopState& loop = call.env.loop;
+  if (call.query.index == 0) co_return loop.snapshot;
+  auto wait = call.query.wait;
+  if (wait.count() <= 0) wait = kDefaultWait;
+  if (wait > kMaxWait) wait = kMaxWait;
+  // Random extra of up to wait/16 so many watchers do not come back at once (contract 2.3.4).
+  auto jitter_range = std::max<int64_t>(wait.count() / 16, 1);
+  auto jitter = std::chrono::nanoseconds(
+      std::uniform_int_distribution<int64_t>(0, jitter_range - 1)(loop.rng));
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait + jitter);
+
+  WatchRegistry::Waiter waiter(co_await asio::this_coro::executor);
+  bool watch_socket = true;
+  for (;;) {
+    catalog::SnapshotPtr snap = loop.snapshot;
+    if (ready(*snap) || std::chrono::steady_clock::now() >= deadline) co_return snap;
+    loop.watches.Park(watch_key, &waiter);
+    waiter.timer.expires_at(deadline);
+    if (watch_socket) {
+      auto result = co_await (waiter.timer.async_wait(kTuple) ||
+                              call.env.socket.async_wait(tcp::socket::wait_read, kTuple));
+      loop.watches.Unpark(&waiter);
+      if (result.index() == 1) {
+        boost::system::error_code ec;
+        size_t available = call.env.socket.available(ec);
+        if (ec || available == 0) {
+          // The client closed the connection: stop waiting; the server drops the connection.
+          call.env.socket.close(ec);
+          co_return loop.snapshot;
+        }
+        watch_socket = false;  // a pipelined request is waiting: stop polling the socket
+      }
+    } else {
+      co_await waiter.timer.async_wait(kTuple);
+      loop.watches.Unpark(&waiter);
+    }
+  }
+}
+
+asio::awaitable<catalog::SnapshotPtr> Api::AwaitIndex(
+    Call& call, const std::string& watch_key,
+    const std::function<uint64_t(const catalog::Snapshot&)>& index_of) {
+  uint64_t min = call.query.index;
+  co_return co_await AwaitReady(call, watch_key,
+                                [&](const catalog::Snapshot& s) { return index_of(s) > min; });
+}
+
+void Api::AddBlockingHeaders(const Call& call, uint64_t index, HttpResponse& response) const {
+  response.headers.emplace_back("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
+  response.headers.emplace_back("X-Consul-KnownLeader", "true");
+  response.headers.emplace_back("X-Consul-LastContact", "0");
+  response.headers.emplace_back(
+      "X-Consul-Effective-Consistency",
+      call.query.stale ? "stale" : (call.query.consistent ? "consistent" : "leader"));
+}
+
+}  // namespace beacon::http

@@ -1,0 +1,223 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/strings.h"
+
+namespace beacon::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string_view Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+  }
+}
+
+std::string SerializeHead(const HttpResponse& r, bool keep_alive) {
+  std::string head;
+  head.reserve(256);
+  head += "HTTP/1.1 ";
+  head += std::to_string(r.status);
+  head += ' ';
+  head += Reason(r.status);
+  head += "\r\n";
+  if (!r.content_type.empty()) {
+    head += "Content-Type: ";
+    head += r.content_type;
+    head += "\r\n";
+  }
+  for (const auto& [name, value] : r.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  head += "Content-Length: ";
+  head += std::to_string(r.Body().size());
+  head += "\r\n";
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += "\r\n";
+  return head;
+}
+
+asio::awaitable<bool> WriteResponse(tcp::socket& socket, const HttpResponse& r, bool keep_alive) {
+  std::string head = SerializeHead(r, keep_alive);
+  std::string_view body = r.Body();
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  auto [ec, n] = co_await asio::async_write(socket, buffers, kTuple);
+  co_return !ec;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(net::IoPool& pool, RequestHandler& handler, HttpServerOptions options)
+    : pool_(pool), handler_(handler), options_(std::move(options)) {}
+
+HttpServer::~HttpServer() { StopAccepting(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(net::IoPool& pool, RequestHandler& handler,
+                                                      HttpServerOptions options,
+                                                      catalog::SnapshotPtr initial) {
+  std::unique_ptr<HttpServer> server(new HttpServer(pool, handler, std::move(options)));
+  for (size_t i = 0; i < pool.size(); ++i) {
+    auto state = std::make_unique<LoopState>();
+    state->snapshot = initial;
+    server->loops_.push_back(std::move(state));
+  }
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(server->options_.address, ec);
+  if (ec) return InvalidArgument("invalid listen address " + server->options_.address);
+  tcp::endpoint endpoint(address, server->options_.port);
+  auto acceptor = std::make_unique<tcp::acceptor>(pool.Get(0));
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("http: cannot listen on " + server->options_.address + ":" +
+                       std::to_string(server->options_.port) + ": " + ec.message());
+  }
+  server->port_ = acceptor->local_endpoint().port();
+  server->acceptor_ = std::move(acceptor);
+  asio::co_spawn(pool.Get(0), server->Accept(), asio::detached);
+  return server;
+}
+
+void HttpServer::StopAccepting() {
+  if (!acceptor_) return;
+  asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
+    boost::system::error_code ignored;
+    a->close(ignored);
+  });
+}
+
+void HttpServer::Publish(const catalog::SnapshotPtr& snapshot,
+                         const catalog::ChangeSet& changes) {
+  auto shared_changes = std::make_shared<const catalog::ChangeSet>(changes);
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    LoopState* state = loops_[i].get();
+    asio::post(pool_.Get(i), [state, snapshot, shared_changes] {
+      // Posts from the writer arrive in order; the generation guard covers the initial snapshot
+      // set at start-up racing with the first publications.
+      if (!state->snapshot || snapshot->generation > state->snapshot->generation) {
+        state->snapshot = snapshot;
+      }
+      state->watches.Notify(*shared_changes);
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::Accept() {
+  for (;;) {
+    size_t loop = pool_.NextIndex();
+    tcp::socket socket(pool_.Get(loop));
+    auto [ec] = co_await acceptor_->async_accept(socket, kTuple);
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      // Out of file descriptors and the like: keep serving the connections we have.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(pool_.Get(loop), Serve(std::move(socket), loop), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
+  LoopState& state = *loops_[loop];
+  beast::flat_buffer buffer;
+  std::string peer;
+  {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  for (;;) {
+    beast::http::request_parser<beast::http::string_body> parser;
+    parser.body_limit(options_.max_body_bytes);
+    parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    auto [ec, bytes] = co_await beast::http::async_read(socket, buffer, parser, kTuple);
+    if (ec) {
+      HttpResponse error;
+      if (ec == beast::http::error::body_limit) {
+        error = HttpResponse::Text(413, "Request body too large, max size: " +
+                                            std::to_string(options_.max_body_bytes) + " bytes");
+      } else if (ec == beast::http::error::header_limit) {
+        error = HttpResponse::Text(431, "Request header fields too large");
+      } else if (ec.category() == beast::http::make_error_code(beast::http::error::bad_target).category() &&
+                 ec != beast::http::error::end_of_stream &&
+                 ec != beast::http::error::partial_message) {
+        error = HttpResponse::Text(400, "Bad Request: " + ec.message());
+      } else {
+        break;  // closed, reset or cancelled
+      }
+      co_await WriteResponse(socket, error, false);
+      break;
+    }
+    auto& msg = parser.get();
+    HttpRequest request;
+    request.method = std::string(msg.method_string());
+    request.target = std::string(msg.target());
+    request.peer = peer;
+    std::string_view target = msg.target();
+    size_t qpos = target.find('?');
+    auto path = PercentDecode(target.substr(0, qpos), false);
+    auto query = QueryParams::Parse(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
+    const bool keep_alive = msg.keep_alive();
+    HttpResponse response;
+    if (!path || !query.ok()) {
+      response = HttpResponse::Text(400, "Invalid URL escape in request target");
+    } else {
+      request.path = std::move(*path);
+      request.query = std::move(*query);
+      for (const auto& field : msg) {
+        request.headers[AsciiLower(field.name_string())] = std::string(field.value());
+      }
+      request.body = std::move(msg.body());
+      RequestEnv env{state, socket};
+      response = co_await handler_.Handle(request, env);
+    }
+    if (!socket.is_open()) break;  // the client went away while the request was parked
+    if (!co_await WriteResponse(socket, response, keep_alive)) break;
+    if (!keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace beacon::http

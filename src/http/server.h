@@ -1,0 +1,91 @@
+// HttpServer: HTTP/1.1 keep-alive server on the IoPool's loops (Boost.Beast parser, C++20
+// coroutines).
+//
+// One acceptor; each accepted connection is handed to a loop chosen round-robin and served there
+// by one coroutine for its whole life, so handlers run single-threaded per loop. Each loop keeps
+// its own LoopState: the catalog snapshot it answers from (replaced by posts from the catalog's
+// writer, never locked) and the blocking queries parked on it.
+//
+// Responses are written straight from the handler's body (or a shared immutable encoding) with
+// one gathered write: no copy of the body per request.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catalog/snapshot.h"
+#include "common/status.h"
+#include "http/message.h"
+#include "http/watch_registry.h"
+#include "net/io_pool.h"
+
+namespace beacon::http {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8500;  // 0 = any free port (read it back with port())
+  // Largest request body accepted; larger ones get 413 before the body is read. Consul's own
+  // limit for KV values is 512 KiB; registrations are far smaller.
+  size_t max_body_bytes = 512 * 1024;
+  // Largest request line plus headers; larger get 431.
+  size_t max_header_bytes = 64 * 1024;
+};
+
+// Per-loop state. Touched only by its loop's thread.
+struct LoopState {
+  catalog::SnapshotPtr snapshot;
+  WatchRegistry watches;
+  std::minstd_rand rng{std::random_device{}()};
+};
+
+// What a handler gets besides the request: its loop and the connection's socket (to notice a
+// client that goes away while its blocking query is parked).
+struct RequestEnv {
+  LoopState& loop;
+  boost::asio::ip::tcp::socket& socket;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Never throws; errors are responses.
+  virtual boost::asio::awaitable<HttpResponse> Handle(HttpRequest& request, RequestEnv& env) = 0;
+};
+
+class HttpServer {
+ public:
+  // Binds and starts accepting on the pool's first loop. `initial` is every loop's first snapshot.
+  // The pool may already be running. Fails when the address cannot be bound.
+  static Result<std::unique_ptr<HttpServer>> Start(net::IoPool& pool, RequestHandler& handler,
+                                                   HttpServerOptions options,
+                                                   catalog::SnapshotPtr initial);
+  ~HttpServer();
+
+  uint16_t port() const { return port_; }
+
+  // Hands a newly published snapshot to every loop and wakes the blocking queries it concerns.
+  // Thread-safe (called on the catalog's writer thread).
+  void Publish(const catalog::SnapshotPtr& snapshot, const catalog::ChangeSet& changes);
+
+  // Stops accepting. Open connections end with the pool.
+  void StopAccepting();
+
+ private:
+  HttpServer(net::IoPool& pool, RequestHandler& handler, HttpServerOptions options);
+  boost::asio::awaitable<void> Accept();
+  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket, size_t loop);
+
+  net::IoPool& pool_;
+  RequestHandler& handler_;
+  HttpServerOptions options_;
+  std::vector<std::unique_ptr<LoopState>> loops_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace beacon::http

@@ -1,0 +1,567 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace beacon::store {
+namespace {
+
+constexpr int64_t kSchemaVersion = 1;
+// Stored in the file header (PRAGMA application_id) so a Beacon database is recognisable, by us
+// and by file(1), without reading any table. "BCN1" in ASCII.
+constexpr int32_t kApplicationId = 0x42434E31;
+// After a checkpoint, a WAL larger than this is truncated; without a limit a single big
+// transaction (a snapshot restore) would leave a WAL of that size behind for good.
+constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+
+std::string OsErrorText(int err) { return std::generic_category().message(err); }
+
+// The smallest byte string greater than every string that starts with `prefix`, or nullopt when
+// there is none (the prefix is empty or all 0xff). Trailing 0xff bytes cannot be incremented
+// without carrying, so they are dropped: "a\xff" -> "b".
+std::optional<std::string> PrefixSuccessor(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) {
+    end.pop_back();
+  }
+  if (end.empty()) {
+    return std::nullopt;
+  }
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+// Binds as BLOB, never TEXT: keys are not UTF-8 text, and a BLOB is compared with memcmp by
+// definition, whatever collation or text encoding the connection uses. std::string::data() is
+// never null, so an empty string binds a zero-length BLOB rather than NULL (which would violate
+// `value NOT NULL`).
+int BindBytes(sqlite3_stmt* stmt, int index, const std::string& bytes) {
+  return sqlite3_bind_blob64(stmt, index, bytes.data(), bytes.size(), SQLITE_STATIC);
+}
+
+std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
+  const void* data = sqlite3_column_blob(stmt, column);
+  const int size = sqlite3_column_bytes(stmt, column);  // after column_blob, as SQLite requires
+  if (data == nullptr || size <= 0) {
+    return std::string();  // a zero-length BLOB comes back as a null pointer
+  }
+  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// Resets a statement when the scope ends, so an early return never leaves a read transaction
+// pinned by a half-stepped SELECT, nor a binding pointing at a caller's buffer.
+class ScopedReset {
+ public:
+  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ScopedReset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// Steps a statement that returns no rows; SQLITE_DONE on success, else the error code.
+int StepDone(sqlite3_stmt* stmt) {
+  ScopedReset reset(stmt);
+  return sqlite3_step(stmt);
+}
+
+// Creates `dir` and any missing parents with mode 0700 (mkdir -p). Each new directory's parent
+// is fsync'd so the new entry survives a power loss together with the data written below it.
+Status MakeDirs(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.pop_back();  // "a/b/" is "a/b"
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return FailedPrecondition("store: data directory " + dir + " is not a directory");
+    }
+    return Status();
+  }
+  const size_t slash = dir.find_last_of('/');
+  std::string parent;
+  if (slash == std::string::npos) {
+    parent = ".";
+  } else if (slash == 0) {
+    parent = "/";
+  } else {
+    parent = dir.substr(0, slash);
+  }
+  BEACON_RETURN_IF_ERROR(MakeDirs(parent));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM || err == EROFS) {
+      return FailedPrecondition("store: data directory is read-only: cannot create " + dir + ": " +
+                                OsErrorText(err));
+    }
+    if (err == ENOSPC || err == EDQUOT) {
+      return ResourceExhausted("store: disk full: cannot create " + dir + ": " + OsErrorText(err));
+    }
+    return Unavailable("store: cannot create data directory " + dir + ": " + OsErrorText(err));
+  }
+  const int parent_fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd >= 0) {
+    ::fsync(parent_fd);  // best effort: some filesystems refuse fsync on directories
+    ::close(parent_fd);
+  }
+  return Status();
+}
+
+void SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);  // best effort, as in MakeDirs
+    ::close(fd);
+  }
+}
+
+// Opens <data_dir>/LOCK and takes an exclusive, non-blocking flock on it. Returns the fd, which
+// the store keeps open: the kernel drops the lock when the process dies, so there is no stale
+// lock to clean up after a crash.
+Result<int> LockDataDir(const std::string& data_dir) {
+  const std::string path = data_dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM || err == EROFS) {
+      return FailedPrecondition("store: data directory is read-only: cannot open " + path + ": " +
+                                OsErrorText(err));
+    }
+    return Unavailable("store: cannot open " + path + ": " + OsErrorText(err));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return FailedPrecondition("store: data directory " + data_dir +
+                                " is in use by another Beacon store (" + path + " is locked)");
+    }
+    return Unavailable("store: cannot lock " + path + ": " + OsErrorText(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+void SqliteStore::StmtDeleter::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+
+SqliteStore::SqliteStore(std::string db_path, SqliteOptions options, int lock_fd)
+    : db_path_(std::move(db_path)), options_(options), lock_fd_(lock_fd) {}
+
+SqliteStore::~SqliteStore() {
+  // Statements first: sqlite3_close refuses to close a connection with live statements.
+  begin_.reset();
+  commit_.reset();
+  rollback_.reset();
+  upsert_.reset();
+  delete_.reset();
+  set_revision_.reset();
+  range_all_.reset();
+  range_from_.reset();
+  range_between_.reset();
+  if (db_ != nullptr) {
+    sqlite3_close(db_);
+  }
+  // The LOCK goes last, after the connection is closed, so no second store can open the file
+  // while this one is still checkpointing.
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+  }
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir,
+                                                       SqliteOptions options) {
+  if (data_dir.empty()) {
+    return InvalidArgument("store: data directory must not be empty");
+  }
+  BEACON_RETURN_IF_ERROR(MakeDirs(data_dir));
+  BEACON_ASSIGN_OR_RETURN(const int lock_fd, LockDataDir(data_dir));
+  // Not make_unique: the constructor is private.
+  std::unique_ptr<SqliteStore> store(new SqliteStore(data_dir + "/beacon.db", options, lock_fd));
+  const bool existed = ::access(store->db_path_.c_str(), F_OK) == 0;
+  if (!existed) {
+    // Created here rather than by SQLite, which would use 0644: the catalog is nobody else's
+    // business, and SQLite gives the -wal and -shm files the mode of the main file. Failures are
+    // left for sqlite3_open_v2 to report.
+    const int fd = ::open(store->db_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  BEACON_RETURN_IF_ERROR(store->Init());
+  if (!existed) {
+    // SQLite syncs the directory when it creates the WAL, but not when it creates the main file.
+    SyncDir(data_dir);
+  }
+  return store;
+}
+
+Status SqliteStore::Init() {
+  // NOMUTEX: the connection is used by one thread at a time (see the header), so SQLite's
+  // per-call mutex would only cost time. FULLMUTEX would not make this class thread-safe anyway:
+  // a Range on another thread in the middle of Commit would run inside the same connection's
+  // open transaction and see the uncommitted half of the batch.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(db_path_.c_str(), &db_, flags, nullptr);
+  if (db_ == nullptr) {
+    return Unavailable("store: cannot open " + db_path_ + ": out of memory");
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  if (rc != SQLITE_OK) {
+    return Error(rc, "open");
+  }
+  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+  // SQLite quietly falls back to a read-only connection when the file is not writable; a store
+  // that cannot commit must not start.
+  if (sqlite3_db_readonly(db_, "main") == 1) {
+    return FailedPrecondition("store: data directory is read-only: " + db_path_ +
+                              " cannot be opened for writing");
+  }
+  BEACON_RETURN_IF_ERROR(CheckIntegrity());
+  BEACON_RETURN_IF_ERROR(ConfigureConnection());
+  BEACON_RETURN_IF_ERROR(LoadOrCreateSchema());
+  return PrepareStatements();
+}
+
+Status SqliteStore::CheckIntegrity() {
+  const std::string invalid = "store: " + db_path_ + " is not a valid Beacon database: ";
+  // quick_check verifies every B-tree page's structure but not that indexes match their tables
+  // (we have no secondary indexes): O(N), where integrity_check is O(N log N). On a
+  // garbage file SQLite already fails here with SQLITE_NOTADB, while preparing (reading page 1).
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(10)", -1, &raw, nullptr);
+  StmtPtr stmt(raw);
+  std::vector<std::string> problems;
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+      problems.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+    }
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
+      return Internal(invalid + sqlite3_errmsg(db_));
+    }
+    return Error(rc, "read");
+  }
+  if (problems.size() == 1 && problems[0] == "ok") {
+    return Status();
+  }
+  std::string message = invalid + "quick_check failed:";
+  for (const std::string& problem : problems) {
+    message += " [" + problem + "]";
+  }
+  return Internal(std::move(message));
+}
+
+Status SqliteStore::ConfigureConnection() {
+  // journal_mode answers with the mode actually in effect; a filesystem without shared-memory
+  // support keeps the old mode, and we would rather refuse than run with different guarantees.
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) {
+      return Error(rc, "set journal_mode");
+    }
+    rc = sqlite3_step(stmt.get());
+    if (rc != SQLITE_ROW) {
+      return Error(rc, "set journal_mode");
+    }
+    const unsigned char* mode = sqlite3_column_text(stmt.get(), 0);
+    if (mode == nullptr || std::string_view(reinterpret_cast<const char*>(mode)) != "wal") {
+      return FailedPrecondition("store: " + db_path_ +
+                                ": cannot use WAL journal mode on this filesystem");
+    }
+  }
+  std::string pragmas =
+      options_.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
+  pragmas += "PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes) + ";";
+  if (options_.cache_size_kib > 0) {
+    // A negative cache_size is in KiB; a positive one would be in pages.
+    pragmas += "PRAGMA cache_size=-" + std::to_string(options_.cache_size_kib) + ";";
+  }
+  const int rc = sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return Error(rc, "configure connection");
+  }
+  return Status();
+}
+
+Status SqliteStore::LoadOrCreateSchema() {
+  const std::string invalid = "store: " + db_path_ + " is not a valid Beacon database: ";
+  // One write transaction, so a crash during creation leaves an empty file (created again on the
+  // next open), never a half-made schema.
+  int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return Error(rc, "begin schema transaction");
+  }
+
+  // Reads one integer from `sql`; nullopt when it returns no row.
+  auto query_int = [this](const char* sql, const char* what) -> Result<std::optional<int64_t>> {
+    BEACON_ASSIGN_OR_RETURN(StmtPtr stmt, Prepare(sql));
+    const int step = sqlite3_step(stmt.get());
+    if (step == SQLITE_DONE) {
+      return std::optional<int64_t>();
+    }
+    if (step != SQLITE_ROW) {
+      return Error(step, what);
+    }
+    return std::optional<int64_t>(sqlite3_column_int64(stmt.get(), 0));
+  };
+
+  auto objects = query_int("SELECT count(*) FROM sqlite_schema", "read schema");
+  if (!objects.ok()) {
+    return AbortTransaction(objects.status());
+  }
+  if (objects->value_or(0) == 0) {
+    // A new (or empty) file: create version 1.
+    const std::string create =
+        "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE kv(key BLOB PRIMARY KEY, value BLOB NOT NULL,"
+        " mod_revision INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO meta(name, value) VALUES ('schema_version', " +
+        std::to_string(kSchemaVersion) + "), ('revision', 0);" +
+        "PRAGMA application_id=" + std::to_string(kApplicationId) + ";";
+    rc = sqlite3_exec(db_, create.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return AbortTransaction(Error(rc, "create schema"));
+    }
+  } else {
+    auto app_id = query_int("PRAGMA application_id", "read application_id");
+    if (!app_id.ok()) {
+      return AbortTransaction(app_id.status());
+    }
+    if (app_id->value_or(0) != kApplicationId) {
+      return AbortTransaction(
+          Internal(invalid + "an SQLite database of another application (application_id " +
+                   std::to_string(app_id->value_or(0)) + ")"));
+    }
+    auto version =
+        query_int("SELECT value FROM meta WHERE name = 'schema_version'", "read schema version");
+    if (!version.ok()) {
+      return AbortTransaction(Internal(invalid + version.status().message()));
+    }
+    if (!version->has_value() || **version < 1) {
+      return AbortTransaction(Internal(invalid + "missing schema version"));
+    }
+    if (**version > kSchemaVersion) {
+      return AbortTransaction(FailedPrecondition(
+          "store: " + db_path_ + " has schema version " + std::to_string(**version) +
+          ", newer than this Beacon supports (" + std::to_string(kSchemaVersion) +
+          "); it was written by a newer release, which must be used to open it"));
+    }
+  }
+
+  auto revision = query_int("SELECT value FROM meta WHERE name = 'revision'", "read revision");
+  if (!revision.ok()) {
+    return AbortTransaction(Internal(invalid + revision.status().message()));
+  }
+  if (!revision->has_value() || **revision < 0) {
+    return AbortTransaction(Internal(invalid + "missing or negative store revision"));
+  }
+  rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return AbortTransaction(Error(rc, "commit schema"));
+  }
+  revision_.store(**revision, std::memory_order_release);
+  return Status();
+}
+
+Result<SqliteStore::StmtPtr> SqliteStore::Prepare(const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  // PERSISTENT: these statements live as long as the connection; SQLite then allocates them
+  // outside its small lookaside pool.
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  StmtPtr stmt(raw);
+  if (rc != SQLITE_OK) {
+    return Error(rc, sql);
+  }
+  return stmt;
+}
+
+Status SqliteStore::PrepareStatements() {
+  BEACON_ASSIGN_OR_RETURN(begin_, Prepare("BEGIN IMMEDIATE"));
+  BEACON_ASSIGN_OR_RETURN(commit_, Prepare("COMMIT"));
+  BEACON_ASSIGN_OR_RETURN(rollback_, Prepare("ROLLBACK"));
+  BEACON_ASSIGN_OR_RETURN(upsert_,
+                          Prepare("INSERT INTO kv(key, value, mod_revision) VALUES (?1, ?2, ?3) "
+                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                                  "mod_revision = excluded.mod_revision"));
+  BEACON_ASSIGN_OR_RETURN(delete_, Prepare("DELETE FROM kv WHERE key = ?1"));
+  BEACON_ASSIGN_OR_RETURN(set_revision_,
+                          Prepare("UPDATE meta SET value = ?1 WHERE name = 'revision'"));
+  BEACON_ASSIGN_OR_RETURN(range_all_,
+                          Prepare("SELECT key, value, mod_revision FROM kv ORDER BY key"));
+  BEACON_ASSIGN_OR_RETURN(
+      range_from_, Prepare("SELECT key, value, mod_revision FROM kv WHERE key >= ?1 ORDER BY key"));
+  BEACON_ASSIGN_OR_RETURN(range_between_, Prepare("SELECT key, value, mod_revision FROM kv "
+                                                  "WHERE key >= ?1 AND key < ?2 ORDER BY key"));
+  return Status();
+}
+
+Result<std::vector<KeyValue>> SqliteStore::Range(const std::string& prefix) {
+  // Not LIKE or GLOB: they treat '%', '_' and '*' as wildcards, fold case and stop at NUL.
+  sqlite3_stmt* stmt = nullptr;
+  const std::optional<std::string> end = PrefixSuccessor(prefix);
+  if (prefix.empty()) {
+    stmt = range_all_.get();
+  } else if (!end) {
+    stmt = range_from_.get();
+  } else {
+    stmt = range_between_.get();
+  }
+  ScopedReset reset(stmt);
+  if (!prefix.empty()) {
+    int rc = BindBytes(stmt, 1, prefix);
+    if (rc == SQLITE_OK && end) {
+      rc = BindBytes(stmt, 2, *end);
+    }
+    if (rc != SQLITE_OK) {
+      return Error(rc, "range: bind");
+    }
+  }
+  std::vector<KeyValue> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    out.push_back(
+        KeyValue{ColumnBytes(stmt, 0), ColumnBytes(stmt, 1), sqlite3_column_int64(stmt, 2)});
+  }
+  if (rc != SQLITE_DONE) {
+    return Error(rc, "range");
+  }
+  return out;
+}
+
+Result<int64_t> SqliteStore::Commit(const WriteBatch& batch) {
+  // A failed COMMIT can leave its transaction open (SQLite rolls back by itself only for some
+  // errors); AbortTransaction closes it, but be sure before starting the next one.
+  if (sqlite3_get_autocommit(db_) == 0) {
+    StepDone(rollback_.get());
+  }
+  const int64_t next = revision_.load(std::memory_order_relaxed) + 1;
+  int rc = StepDone(begin_.get());
+  if (rc != SQLITE_DONE) {
+    return AbortTransaction(Error(rc, "commit: begin"));
+  }
+  // Stop at the first error. SQLite may already have rolled the whole transaction back (it does
+  // on I/O errors), and any statement run after that would autocommit on its own.
+  for (const WriteOp& op : batch.ops) {
+    sqlite3_stmt* stmt = op.value ? upsert_.get() : delete_.get();
+    Status error;
+    {
+      ScopedReset reset(stmt);  // also clears bindings when a bind fails half-way
+      rc = BindBytes(stmt, 1, op.key);
+      if (rc == SQLITE_OK && op.value) {
+        rc = BindBytes(stmt, 2, *op.value);
+      }
+      if (rc == SQLITE_OK && op.value) {
+        rc = sqlite3_bind_int64(stmt, 3, next);
+      }
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+      }
+      if (rc != SQLITE_DONE) {
+        error = Error(rc, op.value ? "commit: put" : "commit: delete");
+      }
+    }
+    if (!error.ok()) {
+      return AbortTransaction(std::move(error));
+    }
+  }
+  {
+    Status error;
+    {
+      ScopedReset reset(set_revision_.get());
+      rc = sqlite3_bind_int64(set_revision_.get(), 1, next);
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(set_revision_.get());
+      }
+      if (rc != SQLITE_DONE) {
+        error = Error(rc, "commit: update revision");
+      }
+    }
+    if (!error.ok()) {
+      return AbortTransaction(std::move(error));
+    }
+  }
+  // With synchronous=FULL this returns after the WAL (ending in this commit frame) is fsync'd.
+  rc = StepDone(commit_.get());
+  if (rc != SQLITE_DONE) {
+    return AbortTransaction(Error(rc, "commit"));
+  }
+  revision_.store(next, std::memory_order_release);
+  return next;
+}
+
+Status SqliteStore::AbortTransaction(Status status) {
+  if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) {
+    // May fail too (the disk is still full, say); then Commit retries it before its next BEGIN.
+    if (rollback_ != nullptr) {
+      StepDone(rollback_.get());
+    } else {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  return status;
+}
+
+Status SqliteStore::Error(int rc, const char* what) const {
+  const int primary = rc & 0xff;
+  std::string detail = std::string(what) + ": " + db_path_ + ": ";
+  detail += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  // The OS error behind an I/O failure says more than SQLite's code: ENOSPC behind an IOERR is
+  // a full disk, EROFS a filesystem remounted read-only.
+  int os_error = 0;
+  if (db_ != nullptr &&
+      (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_FULL)) {
+    os_error = sqlite3_system_errno(db_);
+  }
+  if (os_error != 0) {
+    detail += " (" + OsErrorText(os_error) + ")";
+  }
+
+  if (primary == SQLITE_FULL || os_error == ENOSPC || os_error == EDQUOT) {
+    return ResourceExhausted("store: disk full: " + detail);
+  }
+  if (os_error == EMFILE || os_error == ENFILE) {
+    return Unavailable("store: " + detail);
+  }
+  if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM ||
+      os_error == EROFS) {
+    return FailedPrecondition("store: data directory is read-only: " + detail);
+  }
+  switch (primary) {
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_INTERRUPT:
+      return Unavailable("store: " + detail);
+    case SQLITE_TOOBIG:
+      return InvalidArgument("store: " + detail);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Internal("store: database is corrupt: " + detail);
+    default:
+      return Internal("store: " + detail);
+  }
+}
+
+}  // namespace beacon::store
