@@ -89,8 +89,9 @@ class Catalog::Writer {
 
   // Earliest time (clock ns) at which a timer wants to run.
   int64_t NextTimerNs() const;
-  // Internal requests for every timer due at `now`.
-  std::vector<WriteRequest> CollectTimerRequests(int64_t now);
+  // Internal requests for every timer due at `now`; `force_reap` runs the reaper even if its
+  // interval has not passed (RunTimersForTest).
+  std::vector<WriteRequest> CollectTimerRequests(int64_t now, bool force_reap);
 
   const SnapshotPtr& snapshot() const { return snapshot_; }
 
@@ -979,14 +980,14 @@ int64_t Catalog::Writer::NextTimerNs() const {
   return next;
 }
 
-std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now) {
+std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now, bool force_reap) {
   std::vector<WriteRequest> out;
   while (!ttl_timers_.empty() && ttl_timers_.begin()->first <= now) {
     auto node = ttl_timers_.begin();
     out.push_back(ExpireTtl{node->second.first, node->second.second, node->first});
     ttl_timers_.erase(node);
   }
-  if (next_reap_ns_ <= now) {
+  if (force_reap || next_reap_ns_ <= now) {
     out.push_back(ReapCritical{});
     next_reap_ns_ = now + options_.reap_interval.count();
   }
@@ -1091,6 +1092,7 @@ void Catalog::Run() {
   std::vector<Pending> batch;
   for (;;) {
     bool run_timers = false;
+    bool forced = false;
     batch.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -1109,7 +1111,7 @@ void Catalog::Run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (timer_requests_ > 0) run_timers = true;
+      if (timer_requests_ > 0) run_timers = forced = true;
     }
 
     auto run = [&](std::vector<const WriteRequest*> requests, std::vector<Pending>* pending) {
@@ -1139,7 +1141,7 @@ void Catalog::Run() {
       run(std::move(requests), &batch);
     }
     if (run_timers || writer_->NextTimerNs() <= clock_->NowNanos()) {
-      std::vector<WriteRequest> internal = writer_->CollectTimerRequests(clock_->NowNanos());
+      std::vector<WriteRequest> internal = writer_->CollectTimerRequests(clock_->NowNanos(), forced);
       if (!internal.empty()) {
         std::vector<const WriteRequest*> requests;
         for (const WriteRequest& r : internal) requests.push_back(&r);

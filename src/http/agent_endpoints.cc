@@ -83,14 +83,18 @@ asio::awaitable<HttpResponse> Api::AgentServiceRegister(Call& call) {
   auto req = wire::DecodeAgentServiceRegister(call.request.body);
   if (!req.ok()) co_return ErrorResponse(req.status());
   req->replace_existing_checks = ReplaceExistingChecks(call.request.query);
-  Status s = co_await Write(std::move(*req));
+  catalog::WriteRequest request = std::move(*req);
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
 
 asio::awaitable<HttpResponse> Api::AgentServiceDeregister(Call& call) {
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing service ID");
-  Status s = co_await Write(catalog::DeregisterService{call.name});
+  // GCC 12 miscompiles brace-initialised temporaries inside a co_await expression (double
+  // destruction); every request is built as a named local first.
+  catalog::WriteRequest request = catalog::DeregisterService{call.name};
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -148,22 +152,25 @@ asio::awaitable<HttpResponse> Api::AgentChecks(Call& call) {
 asio::awaitable<HttpResponse> Api::AgentCheckRegister(Call& call) {
   auto req = wire::DecodeAgentCheckRegister(call.request.body);
   if (!req.ok()) co_return ErrorResponse(req.status());
-  Status s = co_await Write(std::move(*req));
+  catalog::WriteRequest request = std::move(*req);
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
 
 asio::awaitable<HttpResponse> Api::AgentCheckDeregister(Call& call) {
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing check ID");
-  Status s = co_await Write(catalog::DeregisterCheck{call.name});
+  catalog::WriteRequest request = catalog::DeregisterCheck{call.name};
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
 
 asio::awaitable<HttpResponse> Api::AgentCheckTtl(Call& call, catalog::HealthStatus status) {
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing check ID");
-  catalog::UpdateTtl update{call.name, status, call.request.query.Get("note").value_or("")};
-  Status s = co_await Write(std::move(update));
+  catalog::WriteRequest request =
+      catalog::UpdateTtl{call.name, status, call.request.query.Get("note").value_or("")};
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -183,7 +190,8 @@ asio::awaitable<HttpResponse> Api::AgentCheckUpdate(Call& call) {
   auto req = wire::DecodeCheckUpdate(call.request.body);
   if (!req.ok()) co_return ErrorResponse(req.status());
   req->check_id = call.name;
-  Status s = co_await Write(std::move(*req));
+  catalog::WriteRequest request = std::move(*req);
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -203,8 +211,9 @@ asio::awaitable<HttpResponse> Api::AgentServiceMaintenance(Call& call) {
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing service ID");
   auto enable = ParseEnable(call.request.query);
   if (!enable.ok()) co_return ErrorResponse(enable.status());
-  Status s = co_await Write(catalog::SetMaintenance{
-      call.name, *enable, call.request.query.Get("reason").value_or("")});
+  catalog::WriteRequest request =
+      catalog::SetMaintenance{call.name, *enable, call.request.query.Get("reason").value_or("")};
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -212,8 +221,9 @@ asio::awaitable<HttpResponse> Api::AgentServiceMaintenance(Call& call) {
 asio::awaitable<HttpResponse> Api::AgentNodeMaintenance(Call& call) {
   auto enable = ParseEnable(call.request.query);
   if (!enable.ok()) co_return ErrorResponse(enable.status());
-  Status s = co_await Write(
-      catalog::SetMaintenance{"", *enable, call.request.query.Get("reason").value_or("")});
+  catalog::WriteRequest request =
+      catalog::SetMaintenance{"", *enable, call.request.query.Get("reason").value_or("")};
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }

@@ -106,7 +106,8 @@ asio::awaitable<HttpResponse> Api::CatalogRegister(Call& call) {
   if (!req->node.datacenter.empty() && req->node.datacenter != info_.datacenter) {
     co_return HttpResponse::Text(500, "No path to datacenter");
   }
-  Status s = co_await Write(std::move(*req));
+  catalog::WriteRequest request = std::move(*req);
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Json("true");
 }
@@ -115,7 +116,8 @@ asio::awaitable<HttpResponse> Api::CatalogDeregister(Call& call) {
   auto req = wire::DecodeCatalogDeregister(call.request.body);
   if (!req.ok()) co_return ErrorResponse(req.status());
   if (req->node.empty()) co_return HttpResponse::Text(400, "Must provide node");
-  Status s = co_await Write(std::move(*req));
+  catalog::WriteRequest request = std::move(*req);
+  Status s = co_await Write(std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Json("true");
 }

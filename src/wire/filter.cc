@@ -36,8 +36,8 @@ namespace internal {
 // The shape of a selected value; decides which operators apply and how values convert.
 enum class Kind : uint8_t {
   kString,
-  kInt,         // Go int: Port, Weights, ExposedPort
-  kUint,        // Go uint64: CreateIndex, ModifyIndex
+  kInt,   // Go int: Port, Weights, ExposedPort
+  kUint,  // Go uint64: CreateIndex, ModifyIndex
   kBool,
   kStringList,  // Tags, ServiceTags
   kStringMap,   // Meta, Node.TaggedAddresses
@@ -158,7 +158,7 @@ struct FieldSpec {
   std::string_view name;
   Kind kind;
   Field field;
-  Field entry_field = Field::kNone;      // kStringMap/kTaggedMap: one entry, selected by key
+  Field entry_field = Field::kNone;     // kStringMap/kTaggedMap: one entry, selected by key
   std::span<const FieldSpec> children;  // kStruct/kCheckList: fields; kTaggedMap: entry fields
 };
 
@@ -530,12 +530,21 @@ Status SyntaxError(std::string_view what, size_t pos) {
   return InvalidArgument("filter: " + std::string(what) + " at position " + std::to_string(pos));
 }
 
-enum class TokenType : uint8_t { kEnd, kWord, kNumber, kString, kEqual, kNotEqual, kLParen, kRParen };
+enum class TokenType : uint8_t {
+  kEnd,
+  kWord,
+  kNumber,
+  kString,
+  kEqual,
+  kNotEqual,
+  kLParen,
+  kRParen
+};
 
 struct Token {
   TokenType type = TokenType::kEnd;
-  size_t pos = 0;          // 0-based byte offset of the first character
-  std::string_view text;   // the source text
+  size_t pos = 0;                 // 0-based byte offset of the first character
+  std::string_view text;          // the source text
   std::vector<std::string> path;  // kWord: segments (identifiers, digit runs, index strings)
   bool indexed = false;           // kWord: has a ["..."] segment, so it cannot be a bareword
   std::string value;              // kString: the unquoted contents
@@ -622,7 +631,8 @@ Status LexString(std::string_view expr, size_t* i, std::string* out) {
     const char e = expr[p + 1];
     p += 2;
     auto bad_escape = [&]() {
-      return SyntaxError("invalid escape " + Quote(expr.substr(esc, std::min(p, expr.size()) - esc)) +
+      return SyntaxError("invalid escape " +
+                             Quote(expr.substr(esc, std::min(p, expr.size()) - esc)) +
                              " in string literal",
                          esc);
     };
@@ -958,7 +968,8 @@ class Parser {
   //        | sel "is" ["not"] "empty" | val ["not"] "in" sel
   Result<uint32_t> ParseMatch() {
     const Token& first = Peek();
-    if (!IsOperand(first)) {
+    // `and`/`or` here means a missing operand ("a == b or or c"); report the keyword itself.
+    if (!IsOperand(first) || first.IsKeyword("and") || first.IsKeyword("or")) {
       return Unexpected(first);
     }
     Advance();
@@ -1042,8 +1053,8 @@ class Parser {
 
   // Resolves the selector, checks the operator against its kind, converts the value and
   // compiles a regex; appends the match and returns its node.
-  Result<uint32_t> Compile(const Token& selector, Op op, const Token& op_token,
-                           std::string op_text, const Token* value, std::string raw) {
+  Result<uint32_t> Compile(const Token& selector, Op op, const Token& op_token, std::string op_text,
+                           const Token* value, std::string raw) {
     if (selector.type != TokenType::kWord) {
       return SyntaxError("invalid selector " + Quote(selector.text), selector.pos);
     }
@@ -1052,9 +1063,9 @@ class Parser {
       return SyntaxError("unknown selector " + Quote(selector.text), selector.pos);
     }
     if (!OpSupported(acc->kind, op)) {
-      return SyntaxError("operator " + Quote(op_text) + " is not supported for selector " +
-                             Quote(selector.text),
-                         op_token.pos);
+      return SyntaxError(
+          "operator " + Quote(op_text) + " is not supported for selector " + Quote(selector.text),
+          op_token.pos);
     }
     Match m;
     m.field = acc->field;

@@ -1,4 +1,5 @@
-// `filter=` expressions: the subset of go-bexpr v0.1.2 that Consul accepts (consul-api.md section 3).
+// `filter=` expressions: the subset of go-bexpr v0.1.2 that Consul accepts (consul-api.md section
+// 3).
 //
 // Parse() tokenizes the expression, builds an AST with a recursive-descent parser (precedence
 // not > and > or), and compiles every selector against the fixed field table of the target:

@@ -71,7 +71,7 @@ class SqliteStore final : public Store {
   //   Internal            the file is not a Beacon database or fails quick_check
   //                       ("store: <path> is not a valid Beacon database: ...").
   //   Unavailable         an I/O error; retrying may work.
-  // quick_check reads the whole file once: about 15 ms for 100k small keys (a 15 MB file) from
+  // quick_check reads the whole file once: 15-25 ms for 100k small keys (a 15 MB file) from
   // the page cache; reading a cold file from disk adds its sequential-read time.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir,
                                                    SqliteOptions options = {});

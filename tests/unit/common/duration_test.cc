@@ -1,11 +1,11 @@
 #include "common/duration.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace beacon {
 namespace {
@@ -116,8 +116,12 @@ TEST(ParseGoDuration, RejectsWithGoMessages) {
       {"1s2", R"(time: missing unit in duration "1s2")"},
       // Non-ASCII and control bytes are escaped byte by byte; quotes and backslashes too.
       {"\x85\x85", R"(time: invalid duration "\x85\x85")"},
-      {"\xff" "ff", R"(time: invalid duration "\xffff")"},
-      {"hello \xff" "ff world", R"(time: invalid duration "hello \xffff world")"},
+      {"\xff"
+       "ff",
+       R"(time: invalid duration "\xffff")"},
+      {"hello \xff"
+       "ff world",
+       R"(time: invalid duration "hello \xffff world")"},
       {"\xEF\xBF\xBD", R"(time: invalid duration "\xef\xbf\xbd")"},
       {"1\xC3\xA9", R"(time: unknown unit "\xc3\xa9" in duration "1\xc3\xa9")"},
       {"\"1s\"", R"(time: invalid duration "\"1s\"")"},
@@ -181,8 +185,8 @@ TEST(FormatGoDuration, MatchesGoDurationString) {
 }
 
 TEST(FormatGoDuration, RoundTripsThroughParse) {
-  const int64_t values[] = {0,        1,         999,       1000,          1234567,
-                            kSec,     kSec + 1,  61 * kSec, 3 * kHour + 7, kMax,
+  const int64_t values[] = {0,         1,         999,       1000,          1234567,
+                            kSec,      kSec + 1,  61 * kSec, 3 * kHour + 7, kMax,
                             kMinValue, -kSec / 3, 36 * kHour};
   for (int64_t v : values) {
     const std::string text = FormatGoDuration(nanoseconds(v));

@@ -1,12 +1,13 @@
 #include "wire/filter.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace beacon::wire {
 namespace {
@@ -135,7 +136,7 @@ TEST(Filter, StringOperators) {
           {"Service.Service == Web", false},
           {"Service.Service != web", false},
           {"Service.Service != api", true},
-          {"Service.ID contains b-", true},
+          {"Service.ID contains \"b-\"", true},
           {"Service.ID contains x", false},
           {"Service.ID not contains x", true},
           {"Service.ID not contains web", false},
@@ -153,7 +154,7 @@ TEST(Filter, StringOperators) {
           {"Service.Kind is not empty", false},
           {"Service.Address is not empty", true},
           {"Service.Address == \"10.0.0.6\"", true},
-          {"Node.Node == db-1", true},
+          {"Node.Node == \"db-1\"", true},
           {"Node.Address == \"10.0.0.5\"", true},
           {"Node.Datacenter == dc1", true},
           {"Node.ID == \"6a5e3c3e-0a5f-4d7e-9c1e-2f3f6b1f0c11\"", true},
@@ -171,7 +172,7 @@ TEST(Filter, StringLiteralsAndBarewords) {
           {R"(Service.Meta.team == "\143ore")", true},
           {R"(Service.Meta.team == "co\"re")", false},
           {R"(Service.Meta.team == `c\x6fre`)", false},  // raw: no escapes
-          {"Service.Tags contains v1.2", true},           // bareword with dots
+          {"Service.Tags contains v1.2", true},          // bareword with dots
           {"Service.Meta.version == \"1.2.3\"", true},
           {"Node.Meta.env==prod", true},  // no spaces needed around ==
           {"  Node.Meta.env == prod  ", true},
@@ -303,12 +304,12 @@ TEST(Filter, ChecksAnyElement) {
           {"Checks.CheckID == serfHealth", true},
           {"Checks.CheckID == \"service:web-1\"", true},
           {"Checks.Name == Memory", true},
-          {"Checks.Node == db-1", true},
+          {"Checks.Node == \"db-1\"", true},
           {"Checks.Notes == \"high memory\"", true},
           {"Checks.Notes is empty", true},  // serfHealth has no notes
           {"Checks.Output contains \"200 OK\"", true},
           {"Checks.Output matches \"^HTTP GET\"", true},
-          {"Checks.ServiceID == web-1", true},
+          {"Checks.ServiceID == \"web-1\"", true},
           {"Checks.ServiceName == web", true},
           {"Checks.ServiceTags contains primary", true},
           {"Checks.ServiceTags is empty", true},  // the node checks
@@ -317,8 +318,8 @@ TEST(Filter, ChecksAnyElement) {
           {"Checks.Type == ttl", true},
           {"Checks.Type is empty", true},  // serfHealth
           {"Checks.Type == tcp", false},
-          {"Checks.Interval == 10s", true},
-          {"Checks.Timeout == 1.5s", true},
+          {"Checks.Interval == \"10s\"", true},
+          {"Checks.Timeout == `1.5s`", true},
           {"Checks.Interval is empty", true},
           {"Checks.ExposedPort == 0", true},
           {"Checks.CreateIndex == 8", true},
@@ -352,22 +353,22 @@ TEST(Filter, PrecedenceAndGrouping) {
   RunHealthCases(
       {
           // and binds tighter than or.
-          {"Service.Port == 1 and Service.Port == 2 or Node.Node == db-1", true},
-          {"Node.Node == db-1 or Service.Port == 1 and Service.Port == 2", true},
-          {"(Node.Node == db-1 or Service.Port == 1) and Service.Port == 2", false},
+          {"Service.Port == 1 and Service.Port == 2 or Node.Node == \"db-1\"", true},
+          {"Node.Node == \"db-1\" or Service.Port == 1 and Service.Port == 2", true},
+          {"(Node.Node == \"db-1\" or Service.Port == 1) and Service.Port == 2", false},
           // not binds tighter than and.
           {"not Service.Port == 1 and Service.Port == 2", false},
           {"not (Service.Port == 1 and Service.Port == 2)", true},
-          {"not Node.Node == db-1 or Service.Port == 8080", true},
-          {"not (Node.Node == db-1 or Service.Port == 8080)", false},
-          {"not not Node.Node == db-1", true},
-          {"not not not Node.Node == db-1", false},
+          {"not Node.Node == \"db-1\" or Service.Port == 8080", true},
+          {"not (Node.Node == \"db-1\" or Service.Port == 8080)", false},
+          {"not not Node.Node == \"db-1\"", true},
+          {"not not not Node.Node == \"db-1\"", false},
           {"not(Node.Node == x)", true},
-          {"((Node.Node == db-1))", true},
-          {"(Node.Node == x or Node.Node == db-1) and (Service.Port == 8080)", true},
-          {"Node.Node == a or Node.Node == b or Node.Node == c or Node.Node == db-1", true},
-          {"Node.Node == db-1 and Service.Port == 8080 and Service.Tags contains http", true},
-          {"Node.Node == db-1 and Service.Port == 8080 and Service.Tags contains ftp", false},
+          {"((Node.Node == \"db-1\"))", true},
+          {"(Node.Node == x or Node.Node == \"db-1\") and (Service.Port == 8080)", true},
+          {"Node.Node == a or Node.Node == b or Node.Node == c or Node.Node == \"db-1\"", true},
+          {"Node.Node == \"db-1\" and Service.Port == 8080 and Service.Tags contains http", true},
+          {"Node.Node == \"db-1\" and Service.Port == 8080 and Service.Tags contains ftp", false},
       },
       MakeInstance());
 }
@@ -377,7 +378,7 @@ TEST(Filter, CatalogServiceTarget) {
   RunCases(
       {
           {"ServiceName == web", true},
-          {"ServiceID == web-1", true},
+          {"ServiceID == \"web-1\"", true},
           {"ServiceTags contains primary", true},
           {"ServiceAddress == \"10.0.0.6\"", true},
           {"ServicePort == 8080", true},
@@ -386,10 +387,10 @@ TEST(Filter, CatalogServiceTarget) {
           {"ServiceEnableTagOverride == true", true},
           {"ServiceWeights.Passing == 10", true},
           {"ServiceTaggedAddresses.wan_ipv4.Address == \"203.0.113.6\"", true},
-          {"Node == db-1", true},
+          {"Node == \"db-1\"", true},
           {"Address == \"10.0.0.5\"", true},
           {"Datacenter == dc1", true},
-          {"ID contains 6a5e", true},
+          {"ID contains \"6a5e\"", true},
           {"NodeMeta.env == prod", true},
           {"NodeMeta.zone != a", true},
           {"TaggedAddresses.lan == \"10.0.0.5\"", true},
@@ -403,8 +404,8 @@ TEST(Filter, NodeTarget) {
   const Node node = MakeNode();
   RunCases(
       {
-          {"Node == db-1", true},
-          {"Node != db-1", false},
+          {"Node == \"db-1\"", true},
+          {"Node != \"db-1\"", false},
           {"Address == \"10.0.0.5\"", true},
           {"Datacenter == dc1", true},
           {"ID matches \"^6a5e\"", true},
@@ -424,7 +425,7 @@ TEST(Filter, AgentServiceTarget) {
   RunCases(
       {
           {"Service == web", true},
-          {"ID == web-1", true},
+          {"ID == \"web-1\"", true},
           {"Tags contains v1.2", true},
           {"Meta.team == core", true},
           {"Port == 8080", true},
@@ -446,16 +447,16 @@ TEST(Filter, CheckTarget) {
       {
           {"CheckID == \"service:web-1\"", true},
           {"Name contains web", true},
-          {"Node == db-1", true},
+          {"Node == \"db-1\"", true},
           {"Notes is empty", true},
           {"Output contains \"200\"", true},
-          {"ServiceID == web-1", true},
+          {"ServiceID == \"web-1\"", true},
           {"ServiceName == web", true},
           {"ServiceTags contains primary", true},
           {"Status == passing", true},
           {"Status != passing", false},
           {"Type == http", true},
-          {"Interval == 10s", true},
+          {"Interval == \"10s\"", true},
           {"Timeout == \"1.5s\"", true},
           {"CreateIndex == 8", true},
           {"ModifyIndex == 12", true},
@@ -482,8 +483,8 @@ TEST(Filter, ParseErrorsPointAtTheToken) {
       {"Service.Service is web", h, R"(unexpected token "web" at position 19)"},
       {"Service.Service is not web", h, R"(unexpected token "web" at position 23)"},
       {"Service.Service not web", h, R"(unexpected token "web" at position 20)"},
-      {"Service.Service == web)", h, R"(unexpected token ")" at position 22)"},
-      {")", h, R"(unexpected token ")" at position 0)"},
+      {"Service.Service == web)", h, R"x(unexpected token ")" at position 22)x"},
+      {")", h, R"x(unexpected token ")" at position 0)x"},
       {"== web", h, R"(unexpected token "==" at position 0)"},
       {"(Service.Service == web", h, "unmatched parenthesis at position 0"},
       {"(Service.Service == web x", h, R"(unexpected token "x" at position 24)"},
@@ -491,7 +492,8 @@ TEST(Filter, ParseErrorsPointAtTheToken) {
       {"Service.Service == web & x", h, R"(unexpected character "&" at position 23)"},
       {"Service.Service == \"web", h, "unterminated string literal at position 19"},
       {"Service.Service == `web", h, "unterminated string literal at position 19"},
-      {"Service.Service == \"a\\qb\"", h, R"(invalid escape "\\q" in string literal at position 21)"},
+      {"Service.Service == \"a\\qb\"", h,
+       R"(invalid escape "\\q" in string literal at position 21)"},
       {"Service.Service == \"\\x4\"", h, "invalid escape"},
       {"Service.Meta[\"a\" == x", h, "unclosed index expression at position 12"},
       {"Service.Meta[a] == x", h, "invalid index at position 12"},
@@ -499,6 +501,8 @@ TEST(Filter, ParseErrorsPointAtTheToken) {
       {"Service.Address == 10.10.10.10", h,
        R"(invalid number literal "10.10.10.10" at position 19)"},
       {"Service.Port == 007", h, R"(invalid number literal "007" at position 16)"},
+      {"Checks.Interval == 10s", h, R"(invalid number literal "10s" at position 19)"},
+      {"Node.Node == db-1", h, R"(unexpected token "-1" at position 15)"},
       {"Service.Port == 80x", h, R"(invalid number literal "80x" at position 16)"},
       {"Service.Port == -x", h, R"(unexpected character "-" at position 16)"},
       {"5 == Service.Port", h, R"(invalid selector "5" at position 0)"},
@@ -507,7 +511,8 @@ TEST(Filter, ParseErrorsPointAtTheToken) {
       // Selectors.
       {"Service.Foo == x", h, R"(unknown selector "Service.Foo" at position 0)"},
       {"service.service == web", h, R"(unknown selector "service.service" at position 0)"},
-      {"Node.Node == a and Service.Bogus == b", h, R"(unknown selector "Service.Bogus" at position 19)"},
+      {"Node.Node == a and Service.Bogus == b", h,
+       R"(unknown selector "Service.Bogus" at position 19)"},
       {"x in Service.Nope", h, R"(unknown selector "Service.Nope" at position 5)"},
       {"Service.Meta.a.b == x", h, R"(unknown selector "Service.Meta.a.b")"},
       {"Service.Tags.x == y", h, R"(unknown selector "Service.Tags.x")"},
@@ -587,7 +592,7 @@ TEST(Filter, EmptyExpressionMatchesEverything) {
 }
 
 TEST(Filter, DeepButAllowedNestingAndLongChains) {
-  std::string nested = std::string(64, '(') + "Node.Node == db-1" + std::string(64, ')');
+  std::string nested = std::string(64, '(') + "Node.Node == \"db-1\"" + std::string(64, ')');
   const Filter f = MustParse(nested, FilterTarget::kHealthService);
   EXPECT_TRUE(f.Matches(MakeInstance()));
 
@@ -596,13 +601,13 @@ TEST(Filter, DeepButAllowedNestingAndLongChains) {
   for (int i = 1; i < 20000; ++i) {
     chain += " or Node.Node == x" + std::to_string(i);
   }
-  chain += " or Node.Node == db-1";
+  chain += " or Node.Node == \"db-1\"";
   EXPECT_TRUE(MustParse(chain, FilterTarget::kHealthService).Matches(MakeInstance()));
   std::string nots;
   for (int i = 0; i < 20001; ++i) {
     nots += "not ";
   }
-  EXPECT_FALSE(MustParse(nots + "Node.Node == db-1", FilterTarget::kHealthService)
+  EXPECT_FALSE(MustParse(nots + "Node.Node == \"db-1\"", FilterTarget::kHealthService)
                    .Matches(MakeInstance()));
 }
 

@@ -1,0 +1,269 @@
+#include "catalog/catalog.h"
+
+#include <gtest/gtest.h>
+
+#include "store/memory/memory_store.h"
+
+namespace beacon::catalog {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    CatalogOptions options;
+    options.node_name = "node1";
+    options.reap_interval = 1h;  // tests run timers by hand
+    options.min_deregister_after = 1s;
+    auto c = Catalog::Open(options, &store_, &clock_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    catalog_ = std::move(*c);
+  }
+  void Reopen() {
+    catalog_.reset();
+    Open();
+  }
+
+  static RegisterService Web(std::string id, std::vector<std::string> tags = {}) {
+    RegisterService r;
+    r.service.name = "web";
+    r.service.id = std::move(id);
+    r.service.tags = std::move(tags);
+    r.service.port = 8080;
+    CheckSpec ttl;
+    ttl.definition.type = CheckType::kTtl;
+    ttl.definition.ttl = 10s;
+    r.checks.push_back(ttl);
+    return r;
+  }
+
+  uint64_t Write(WriteRequest r) {
+    auto idx = catalog_->SubmitAndWait(std::move(r));
+    EXPECT_TRUE(idx.ok()) << idx.status().ToString();
+    return idx.ok() ? *idx : 0;
+  }
+
+  // "id:status" for each instance's service checks, for readable comparisons.
+  std::string Health(std::string_view service) {
+    SnapshotPtr snap = catalog_->Current();
+    const ServiceGroup* g = snap->FindService(service);
+    std::string out;
+    if (g == nullptr) return "<none>";
+    for (const Instance& inst : g->instances) {
+      out += inst.service->id + "[";
+      for (const auto& c : inst.checks) {
+        out += c->id + "=" + std::string(HealthStatusName(c->status)) + ";";
+      }
+      out += "]";
+    }
+    return out;
+  }
+
+  ManualClock clock_;
+  store::MemoryStore store_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TEST_F(CatalogTest, LocalNodeHasSerfHealth) {
+  EXPECT_EQ(Health("nothing"), "<none>");
+  SnapshotPtr snap = catalog_->Current();
+  const NodeEntry* node = snap->FindNode("NODE1");
+  ASSERT_NE(node, nullptr);
+  ASSERT_EQ(node->node_checks.size(), 1u);
+  EXPECT_EQ(node->node_checks[0]->id, "serfHealth");
+  EXPECT_EQ(node->node_checks[0]->status, HealthStatus::kPassing);
+  EXPECT_FALSE(node->node->id.empty());
+}
+
+TEST_F(CatalogTest, RegisterAssignsDefaultsAndIndexes) {
+  uint64_t before = catalog_->Current()->index;
+  uint64_t idx = Write(Web("web-1"));
+  EXPECT_GT(idx, before);
+  EXPECT_EQ(Health("WEB"), "web-1[service:web-1=critical;serfHealth=passing;]");
+  SnapshotPtr snap = catalog_->Current();
+  EXPECT_EQ(snap->ServiceIndex("web"), idx);
+  EXPECT_EQ(snap->services_index, idx);
+  const Instance& inst = snap->FindService("web")->instances[0];
+  EXPECT_EQ(inst.service->create_index, idx);
+  EXPECT_EQ(inst.checks[0]->name, "Service 'web' check");
+}
+
+TEST_F(CatalogTest, IdenticalReRegistrationChangesNothing) {
+  uint64_t idx = Write(Web("web-1"));
+  int64_t commits = store_.CommitCountForTest();
+  uint64_t again = Write(Web("web-1"));
+  EXPECT_EQ(again, idx);
+  EXPECT_EQ(store_.CommitCountForTest(), commits);
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), idx);
+}
+
+TEST_F(CatalogTest, ReRegistrationKeepsCheckStatus) {
+  Write(Web("web-1"));
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "fine"});
+  Write(Web("web-1", {"v2"}));
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=passing;serfHealth=passing;]");
+  const Instance& inst = catalog_->Current()->FindService("web")->instances[0];
+  EXPECT_EQ(inst.checks[0]->output, "fine");
+  EXPECT_EQ(inst.checks[0]->service_tags, std::vector<std::string>{"v2"});
+}
+
+TEST_F(CatalogTest, TtlUpdateByBareServiceId) {
+  Write(Web("web-1"));
+  Write(UpdateTtl{"web-1", HealthStatus::kWarning, ""});
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=warning;serfHealth=passing;]");
+}
+
+TEST_F(CatalogTest, TtlUpdateErrors) {
+  auto r = catalog_->SubmitAndWait(UpdateTtl{"nope", HealthStatus::kPassing, ""});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  r = catalog_->SubmitAndWait(UpdateTtl{"serfHealth", HealthStatus::kPassing, ""});
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "CheckID \"serfHealth\" does not have associated TTL");
+}
+
+TEST_F(CatalogTest, OutputOnlyChangeDoesNotMoveIndexWithinInterval) {
+  Write(Web("web-1"));
+  uint64_t first = Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
+  uint64_t second = Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), first);
+  EXPECT_EQ(second, first);
+  // The new output is stored all the same.
+  EXPECT_EQ(catalog_->Current()->FindService("web")->instances[0].checks[0]->output, "b");
+}
+
+TEST_F(CatalogTest, TtlExpiresToCritical) {
+  Write(Web("web-1"));
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
+  clock_.Advance(11s);
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
+  const Instance& inst = catalog_->Current()->FindService("web")->instances[0];
+  EXPECT_EQ(inst.checks[0]->output, "TTL expired (last output before timeout follows): ok");
+}
+
+TEST_F(CatalogTest, ReapsServiceCriticalTooLong) {
+  RegisterService r = Web("web-1");
+  r.checks[0].definition.deregister_critical_service_after = 2s;
+  Write(r);
+  clock_.Advance(1s);
+  catalog_->RunTimersForTest();
+  EXPECT_NE(Health("web"), "");
+  clock_.Advance(2s);
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "");
+}
+
+TEST_F(CatalogTest, MaintenanceAddsCriticalCheck) {
+  Write(Web("web-1"));
+  Write(SetMaintenance{"web-1", true, "upgrade"});
+  EXPECT_EQ(Health("web"),
+            "web-1[_service_maintenance:web-1=critical;service:web-1=critical;serfHealth=passing;]");
+  Write(SetMaintenance{"web-1", false, ""});
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
+  Write(SetMaintenance{"", true, ""});
+  EXPECT_EQ(Health("web"),
+            "web-1[service:web-1=critical;_node_maintenance=critical;serfHealth=passing;]");
+}
+
+TEST_F(CatalogTest, DeregisterMovesServiceIndex) {
+  uint64_t reg = Write(Web("web-1"));
+  uint64_t dereg = Write(DeregisterService{"web-1"});
+  EXPECT_GT(dereg, reg);
+  EXPECT_EQ(Health("web"), "");
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), dereg);
+  auto missing = catalog_->SubmitAndWait(DeregisterService{"web-1"});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CatalogTest, InvalidInputRejectedBeforeQueue) {
+  RegisterService r;
+  auto s = catalog_->SubmitAndWait(r);
+  EXPECT_EQ(s.status().message(), "Missing service name");
+  r.service.name = "x";
+  r.service.port = 70000;
+  EXPECT_EQ(catalog_->SubmitAndWait(r).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CatalogTest, ReplaceExistingChecks) {
+  RegisterService r = Web("web-1");
+  CheckSpec second;
+  second.definition.type = CheckType::kTtl;
+  second.definition.ttl = 5s;
+  r.checks.push_back(second);
+  Write(r);
+  EXPECT_EQ(Health("web"),
+            "web-1[service:web-1:1=critical;service:web-1:2=critical;serfHealth=passing;]");
+  RegisterService one = Web("web-1");
+  one.checks[0].id = "service:web-1:1";
+  Write(one);
+  EXPECT_EQ(Health("web"),
+            "web-1[service:web-1:1=critical;service:web-1:2=critical;serfHealth=passing;]");
+  one.replace_existing_checks = true;
+  Write(one);
+  EXPECT_EQ(Health("web"), "web-1[service:web-1:1=critical;serfHealth=passing;]");
+}
+
+TEST_F(CatalogTest, SurvivesReopenWithStatuses) {
+  Write(Web("web-1", {"a"}));
+  Write(Web("web-2"));
+  uint64_t idx = Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
+  Reopen();
+  EXPECT_EQ(Health("web"),
+            "web-1[service:web-1=passing;serfHealth=passing;]web-2[service:web-2=critical;serfHealth=passing;]");
+  EXPECT_GE(catalog_->Current()->index, idx);
+  uint64_t next = Write(DeregisterService{"web-2"});
+  EXPECT_GT(next, idx);
+}
+
+TEST_F(CatalogTest, FailedCommitChangesNothing) {
+  Write(Web("web-1"));
+  std::string before = Health("web");
+  store_.FailCommitsForTest(Unavailable("disk gone"));
+  auto r = catalog_->SubmitAndWait(Web("web-2"));
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Health("web"), before);
+  store_.FailCommitsForTest(Status());
+  Write(Web("web-2"));
+  EXPECT_NE(Health("web"), before);
+}
+
+TEST_F(CatalogTest, ListenerSeesChangedKeysOnly) {
+  Write(Web("web-1"));
+  std::vector<std::string> keys;
+  std::mutex mu;
+  catalog_->AddListener([&](const SnapshotPtr&, const ChangeSet& c) {
+    std::lock_guard<std::mutex> lock(mu);
+    keys.insert(keys.end(), c.keys.begin(), c.keys.end());
+  });
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, ""});
+  std::lock_guard<std::mutex> lock(mu);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"T:checks", "n:node1", "s:web"}));
+}
+
+TEST_F(CatalogTest, CatalogRegisterExternalNode) {
+  CatalogRegister r;
+  r.node.name = "ext";
+  r.node.address = "10.1.1.1";
+  Service s;
+  s.name = "db";
+  s.id = "db1";
+  r.service = s;
+  CheckSpec c;
+  c.id = "db-check";
+  c.name = "db check";
+  c.service_id = "db1";
+  c.status = HealthStatus::kPassing;
+  r.checks.push_back(c);
+  Write(r);
+  EXPECT_EQ(Health("db"), "db1[db-check=passing;]");
+  Write(CatalogDeregister{"ext", "", ""});
+  EXPECT_EQ(Health("db"), "");
+  EXPECT_EQ(catalog_->Current()->FindNode("ext"), nullptr);
+}
+
+}  // namespace
+}  // namespace beacon::catalog
