@@ -16,7 +16,7 @@ namespace beacon {
 // the input, e.g. `time: invalid duration "abc"`.
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
-// Formats like Go's Duration.String(): "0s", "1.5s", "1m30s", "10s", "1h0m0s", "500ms", "2us".
+// Formats like Go's Duration.String(): "0s", "1.5s", "1m30s", "10s", "1h0m0s", "500ms", "2µs".
 std::string FormatGoDuration(std::chrono::nanoseconds d);
 
 }  // namespace beacon
