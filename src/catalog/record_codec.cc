@@ -37,10 +37,11 @@ struct TypeName {
   std::string_view name;
 };
 constexpr TypeName kTypeNames[] = {
-    {CheckType::kNone, ""},        {CheckType::kTtl, "ttl"},       {CheckType::kHttp, "http"},
-    {CheckType::kTcp, "tcp"},      {CheckType::kGrpc, "grpc"},     {CheckType::kScript, "script"},
-    {CheckType::kAlias, "alias"},  {CheckType::kUdp, "udp"},       {CheckType::kH2ping, "h2ping"},
-    {CheckType::kOsService, "os_service"},
+    {CheckType::kNone, ""},         {CheckType::kTtl, "ttl"},
+    {CheckType::kHttp, "http"},     {CheckType::kTcp, "tcp"},
+    {CheckType::kGrpc, "grpc"},     {CheckType::kScript, "script"},
+    {CheckType::kAlias, "alias"},   {CheckType::kUdp, "udp"},
+    {CheckType::kH2ping, "h2ping"}, {CheckType::kOsService, "os_service"},
 };
 
 std::string_view StoredTypeName(CheckType t) {

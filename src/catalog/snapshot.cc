@@ -14,6 +14,11 @@ const ServiceGroup* Snapshot::FindService(std::string_view name) const {
   return it == services.end() ? nullptr : it->second.get();
 }
 
+std::shared_ptr<const ServiceGroup> Snapshot::FindServiceShared(std::string_view name) const {
+  auto it = services.find(AsciiLower(name));
+  return it == services.end() ? nullptr : it->second;
+}
+
 const NodeEntry* Snapshot::FindNode(std::string_view name) const {
   auto it = nodes.find(AsciiLower(name));
   if (it != nodes.end()) return it->second.get();

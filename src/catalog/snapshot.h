@@ -59,6 +59,7 @@ class Snapshot {
 
   // Lookups: nullptr when absent. Names compare case-insensitively.
   const ServiceGroup* FindService(std::string_view name) const;
+  std::shared_ptr<const ServiceGroup> FindServiceShared(std::string_view name) const;
   const NodeEntry* FindNode(std::string_view name) const;  // by name or by node ID
 
   // Result index for service-scoped reads (health/service, catalog/service, health/checks).

@@ -55,7 +55,10 @@ Status ValidatePort(int port, std::string_view what) {
   return Status();
 }
 
-Status ValidateService(Service& svc) {
+// `check_weights` is false for catalog registrations: the Go client always sends
+// "Weights":{"Passing":0,"Warning":0} there and Consul stores it unvalidated; zero weights then
+// mean the default {1, 1}.
+Status ValidateService(Service& svc, bool check_weights) {
   if (svc.name.empty()) return InvalidArgument("Missing service name");
   if (svc.id.empty()) svc.id = svc.name;
   if (svc.address == "0.0.0.0" || svc.address == "::" || svc.address == "[::]") {
@@ -66,6 +69,7 @@ Status ValidateService(Service& svc) {
     BEACON_RETURN_IF_ERROR(ValidatePort(ta.port, "tagged address port"));
   }
   BEACON_RETURN_IF_ERROR(ValidateMeta(svc.meta));
+  if (!check_weights && svc.weights.passing <= 0) svc.weights = Weights{};
   if (svc.weights.passing < 1) {
     return InvalidArgument("Invalid Weights: Passing must be greater than 0");
   }
@@ -127,7 +131,7 @@ Status ValidateCheckSpec(const CheckSpec& spec) {
 }
 
 Status NormalizeRegisterService(RegisterService& req) {
-  BEACON_RETURN_IF_ERROR(ValidateService(req.service));
+  BEACON_RETURN_IF_ERROR(ValidateService(req.service, true));
   const size_t n = req.checks.size();
   for (size_t i = 0; i < n; ++i) {
     CheckSpec& c = req.checks[i];
@@ -158,7 +162,7 @@ Status NormalizeCatalogRegister(CatalogRegister& req) {
   if (req.node.address.empty()) return InvalidArgument("Must provide address");
   if (req.service) {
     if (req.service->name.empty()) return InvalidArgument("Must provide service name");
-    BEACON_RETURN_IF_ERROR(ValidateService(*req.service));
+    BEACON_RETURN_IF_ERROR(ValidateService(*req.service, false));
   }
   for (CheckSpec& c : req.checks) {
     BEACON_RETURN_IF_ERROR(

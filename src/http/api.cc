@@ -8,7 +8,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/duration.h"
+#include "common/strings.h"
 
 namespace beacon::http {
 
@@ -41,6 +44,34 @@ std::optional<bool> ParseGoBool(std::string_view s) {
     return false;
   }
   return std::nullopt;
+}
+
+std::string ServiceReadKey(char kind, std::string_view service, bool passing,
+                           const std::vector<std::string>& tags, const QueryOptions& query) {
+  // '\x1f' separates parts; it cannot appear in a decoded query value that would matter here
+  // without also changing the key, so distinct questions never share a key.
+  std::string key;
+  key.reserve(service.size() + 16);
+  key += kind;
+  key += passing ? 'p' : 'a';
+  key += query.pretty ? 'P' : 'c';
+  key += AsciiLower(service);
+  std::vector<std::string> sorted;
+  for (const std::string& t : tags) sorted.push_back(AsciiLower(t));
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::string& t : sorted) {
+    key += "\x1ft";
+    key += t;
+  }
+  for (const auto& [k, v] : query.node_meta) {
+    key += "\x1fm";
+    key += k;
+    key += '\x1e';
+    key += v;
+  }
+  key += "\x1ff";
+  key += query.filter;
+  return key;
 }
 
 Api::Api(catalog::Catalog& catalog, AgentInfo info) : catalog_(catalog), info_(std::move(info)) {

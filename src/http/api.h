@@ -124,6 +124,11 @@ class Api final : public RequestHandler {
   std::vector<Route> routes_;
 };
 
+// The ReadCache key of a service read: everything that shapes its body. `kind` tells the
+// endpoints apart ('h' health/service, 'c' catalog/service).
+std::string ServiceReadKey(char kind, std::string_view service, bool passing,
+                           const std::vector<std::string>& tags, const QueryOptions& query);
+
 // Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False.
 std::optional<bool> ParseGoBool(std::string_view s);
 

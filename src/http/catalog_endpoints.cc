@@ -43,21 +43,33 @@ asio::awaitable<HttpResponse> Api::CatalogService(Call& call) {
   const std::string name = call.name;
   auto snap = co_await AwaitIndex(call, catalog::WatchKeyService(name),
                                   [&name](const catalog::Snapshot& s) { return s.ServiceIndex(name); });
-  std::vector<const catalog::Instance*> out;
-  if (const catalog::ServiceGroup* group = snap->FindService(name)) {
-    for (const catalog::Instance& inst : group->instances) {
-      bool has_tags = true;
-      for (const std::string& want : tags) {
-        bool found = false;
-        for (const std::string& have : inst.service->tags) found = found || EqualsIgnoreCase(have, want);
-        has_tags = has_tags && found;
+  HttpResponse r;
+  std::shared_ptr<const catalog::ServiceGroup> group = snap->FindServiceShared(name);
+  const std::string key = ServiceReadKey('c', name, false, tags, call.query);
+  ReadCache& cache = call.env.loop.cache;
+  r.shared_body = cache.Find(key, group.get());
+  if (!r.shared_body) {
+    std::vector<const catalog::Instance*> out;
+    if (group) {
+      for (const catalog::Instance& inst : group->instances) {
+        bool has_tags = true;
+        for (const std::string& want : tags) {
+          bool found = false;
+          for (const std::string& have : inst.service->tags) {
+            found = found || EqualsIgnoreCase(have, want);
+          }
+          has_tags = has_tags && found;
+        }
+        if (!has_tags || !NodeMetaMatches(call.query, *inst.node) || !filter->Matches(inst)) {
+          continue;
+        }
+        out.push_back(&inst);
       }
-      if (!has_tags || !NodeMetaMatches(call.query, *inst.node) || !filter->Matches(inst)) continue;
-      out.push_back(&inst);
     }
+    r.shared_body = std::make_shared<const std::string>(wire::EncodeCatalogServiceNodes(
+        out, snap->datacenter, {.pretty = call.query.pretty}));
+    if (group) cache.Put(key, group, r.shared_body);
   }
-  HttpResponse r = HttpResponse::Json(
-      wire::EncodeCatalogServiceNodes(out, snap->datacenter, {.pretty = call.query.pretty}));
   AddBlockingHeaders(call, snap->ServiceIndex(name), r);
   co_return r;
 }

@@ -51,19 +51,27 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
   const std::string name = call.name;
   auto snap = co_await AwaitIndex(call, catalog::WatchKeyService(name),
                                   [&name](const catalog::Snapshot& s) { return s.ServiceIndex(name); });
-  std::vector<const catalog::Instance*> out;
-  if (const catalog::ServiceGroup* group = snap->FindService(name)) {
-    out.reserve(group->instances.size());
-    for (const catalog::Instance& inst : group->instances) {
-      if (!tags.empty() && !HasAllTags(*inst.service, tags)) continue;
-      if (!NodeMetaMatches(call.query, *inst.node)) continue;
-      if (passing && !AllPassing(inst)) continue;
-      if (!filter->Matches(inst)) continue;
-      out.push_back(&inst);
+  HttpResponse r;
+  std::shared_ptr<const catalog::ServiceGroup> group = snap->FindServiceShared(name);
+  const std::string key = ServiceReadKey('h', name, passing, tags, call.query);
+  ReadCache& cache = call.env.loop.cache;
+  r.shared_body = cache.Find(key, group.get());
+  if (!r.shared_body) {
+    std::vector<const catalog::Instance*> out;
+    if (group) {
+      out.reserve(group->instances.size());
+      for (const catalog::Instance& inst : group->instances) {
+        if (!tags.empty() && !HasAllTags(*inst.service, tags)) continue;
+        if (!NodeMetaMatches(call.query, *inst.node)) continue;
+        if (passing && !AllPassing(inst)) continue;
+        if (!filter->Matches(inst)) continue;
+        out.push_back(&inst);
+      }
     }
+    r.shared_body = std::make_shared<const std::string>(wire::EncodeHealthServiceEntries(
+        out, snap->datacenter, {.pretty = call.query.pretty}));
+    if (group) cache.Put(key, group, r.shared_body);
   }
-  HttpResponse r = HttpResponse::Json(
-      wire::EncodeHealthServiceEntries(out, snap->datacenter, {.pretty = call.query.pretty}));
   AddBlockingHeaders(call, snap->ServiceIndex(name), r);
   co_return r;
 }

@@ -21,6 +21,7 @@
 #include "catalog/snapshot.h"
 #include "common/status.h"
 #include "http/message.h"
+#include "http/read_cache.h"
 #include "http/watch_registry.h"
 #include "net/io_pool.h"
 
@@ -40,6 +41,7 @@ struct HttpServerOptions {
 struct LoopState {
   catalog::SnapshotPtr snapshot;
   WatchRegistry watches;
+  ReadCache cache;
   std::minstd_rand rng{std::random_device{}()};
 };
 

@@ -454,8 +454,8 @@ Status DecodeCheck(element v, std::string path, CheckForm form, CheckSpec* spec)
   std::optional<std::string> check_id;
   Nanos top_interval{0};
   Nanos top_timeout{0};
-  BEACON_RETURN_IF_ERROR(ForEachField(
-      v, path, [&](std::string_view key, std::string_view, element value) -> Status {
+  BEACON_RETURN_IF_ERROR(
+      ForEachField(v, path, [&](std::string_view key, std::string_view, element value) -> Status {
         if (key == "id") {
           return r.Read(value, "ID", &id.emplace());
         }
@@ -516,8 +516,7 @@ Status DecodeCheck(element v, std::string path, CheckForm form, CheckSpec* spec)
   return Status::Ok();
 }
 
-// `Check` (one object) and `Checks` (a list) of a registration body, appended to *checks in the
-// order given by the caller (Check first).
+// `Check` (one object) of a registration body: *out is left empty when every field is empty.
 Status DecodeSingleCheck(element v, std::string_view field, CheckForm form,
                          std::optional<CheckSpec>* out) {
   CheckSpec spec;
@@ -531,6 +530,8 @@ Status DecodeSingleCheck(element v, std::string_view field, CheckForm form,
   return Status::Ok();
 }
 
+// `Checks` (a list) of a registration body; null elements are skipped, empty ones kept so that
+// validation reports them as Consul does.
 Status DecodeCheckList(const Reader& r, element v, std::string_view field, CheckForm form,
                        std::vector<CheckSpec>* out) {
   simdjson::dom::array list;

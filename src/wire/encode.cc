@@ -418,9 +418,8 @@ std::string EncodeCatalogNode(const Node* node, const std::vector<const Service*
     WriteNode(w, *node, "");
     Key(w, "Services");
     w.StartObject();
-    for (const Service* s : SortedBy(services, [](const Service& x) -> const std::string& {
-           return x.id;
-         })) {
+    for (const Service* s :
+         SortedBy(services, [](const Service& x) -> const std::string& { return x.id; })) {
       KeyStr(w, s->id);
       WriteService(w, *s);
     }

@@ -42,8 +42,7 @@ std::string EncodeCatalogServiceNodes(const std::vector<const catalog::Instance*
                                       std::string_view datacenter, EncodeOptions options = {});
 
 // GET /v1/catalog/nodes (4.13): [Node].
-std::string EncodeNodes(const std::vector<const catalog::Node*>& nodes,
-                        EncodeOptions options = {});
+std::string EncodeNodes(const std::vector<const catalog::Node*>& nodes, EncodeOptions options = {});
 
 // GET /v1/catalog/node/:node (4.13): {"Node": Node, "Services": {"<id>": Service}}; `null` when
 // `node` is nullptr (unknown node).

@@ -170,7 +170,8 @@ TEST(RecordCodec, DefaultsRoundTrip) {
 }
 
 TEST(RecordCodec, EveryStatusAndCheckTypeRoundTrips) {
-  for (HealthStatus st : {HealthStatus::kPassing, HealthStatus::kWarning, HealthStatus::kCritical}) {
+  for (HealthStatus st :
+       {HealthStatus::kPassing, HealthStatus::kWarning, HealthStatus::kCritical}) {
     for (CheckType t : {CheckType::kNone, CheckType::kTtl, CheckType::kHttp, CheckType::kTcp,
                         CheckType::kGrpc, CheckType::kScript, CheckType::kAlias, CheckType::kUdp,
                         CheckType::kH2ping, CheckType::kOsService}) {

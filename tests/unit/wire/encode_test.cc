@@ -96,7 +96,8 @@ Instance MakeInstance() {
   Instance in;
   in.node = std::make_shared<Node>(MakeNode());
   in.service = std::make_shared<Service>(MakeService());
-  in.checks = {std::make_shared<Check>(MakeServiceCheck()), std::make_shared<Check>(MakeSerfCheck())};
+  in.checks = {std::make_shared<Check>(MakeServiceCheck()),
+               std::make_shared<Check>(MakeSerfCheck())};
   return in;
 }
 
@@ -182,7 +183,9 @@ TEST(EncodeCatalogServiceNodes, ServiceTaggedAddressesWhenSet) {
   s.tagged_addresses = {{"lan", {"1.2.3.4", 1}}};
   in.service = std::make_shared<Service>(s);
   std::string json = EncodeCatalogServiceNodes({&in}, "dc1");
-  EXPECT_NE(json.find(R"("ServiceAddress":"","ServiceTaggedAddresses":{"lan":{"Address":"1.2.3.4","Port":1}},"ServiceWeights")"),
+  EXPECT_NE(json.find(R"("ServiceAddress":"",)"
+                      R"("ServiceTaggedAddresses":{"lan":{"Address":"1.2.3.4","Port":1}},)"
+                      R"("ServiceWeights")"),
             std::string::npos)
       << json;
 }
@@ -194,8 +197,7 @@ TEST(EncodeNodes, ListOfNodes) {
 }
 
 TEST(EncodeCatalogServices, NamesToTags) {
-  std::map<std::string, std::vector<std::string>> services = {{"consul", {}},
-                                                              {"web", {"a", "b"}}};
+  std::map<std::string, std::vector<std::string>> services = {{"consul", {}}, {"web", {"a", "b"}}};
   EXPECT_EQ(EncodeCatalogServices(services), R"({"consul":[],"web":["a","b"]})");
   EXPECT_EQ(EncodeCatalogServices({}), "{}");
 }
@@ -254,8 +256,7 @@ TEST(EncodeAgentServices, ObjectKeyedByIdWithoutIndexes) {
   Service a = MakeService();
   a.id = "a";
   a.tags.clear();
-  EXPECT_EQ(EncodeAgentServices({&s}, "dc1"),
-            std::string("{\"web-1\":") + kAgentServiceJson + "}");
+  EXPECT_EQ(EncodeAgentServices({&s}, "dc1"), std::string("{\"web-1\":") + kAgentServiceJson + "}");
   std::string both = EncodeAgentServices({&s, &a}, "dc1");
   EXPECT_TRUE(both.starts_with(R"({"a":{"ID":"a","Service":"web","Tags":[],)")) << both;
   EXPECT_EQ(EncodeAgentServices({}, "dc1"), "{}");
@@ -270,8 +271,7 @@ TEST(EncodeAgentService, AddsContentHash) {
 }
 
 TEST(EncodePretty, IndentsLikeGoMarshalIndent) {
-  std::map<std::string, std::vector<std::string>> services = {{"consul", {}},
-                                                              {"web", {"a", "b"}}};
+  std::map<std::string, std::vector<std::string>> services = {{"consul", {}}, {"web", {"a", "b"}}};
   EXPECT_EQ(EncodeCatalogServices(services, {.pretty = true}),
             "{\n"
             "    \"consul\": [],\n"
