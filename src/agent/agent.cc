@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,6 +16,18 @@
 namespace beacon::agent {
 
 namespace {
+
+// The CPUs this process may run on (taskset/cgroups), not every CPU of the machine: one loop per
+// usable core, so a pinned server does not time-slice two loops on one core.
+size_t UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 std::string HostName() {
   char buf[256] = {};
@@ -59,7 +72,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   agent->catalog_ = std::move(*catalog);
 
   size_t threads = config.io_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = UsableCores();
   agent->pool_ = std::make_unique<net::IoPool>(threads);
 
   catalog::SnapshotPtr snap = agent->catalog_->Current();
