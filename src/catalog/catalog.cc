@@ -124,6 +124,7 @@ class Catalog::Writer {
   Status Apply(Tx& tx, const SetMaintenance& r, bool* used);
   Status Apply(Tx& tx, const CatalogRegister& r, bool* used);
   Status Apply(Tx& tx, const CatalogDeregister& r, bool* used);
+  Status Apply(Tx& tx, const CheckResult& r, bool* used);
   Status Apply(Tx& tx, const ExpireTtl& r, bool* used);
   Status Apply(Tx& tx, const ReapCritical& r, bool* used);
 
@@ -766,6 +767,33 @@ Status Catalog::Writer::Apply(Tx& tx, const CatalogDeregister& r, bool* used) {
     return InvalidArgument("cannot deregister the agent's own node " + r.node);
   }
   RemoveNode(tx, idx, lower);
+  *used = true;
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const CheckResult& r, bool* used) {
+  const Check* old = FindCheck(local_, r.check_id);
+  if (old == nullptr) return NotFound(UnknownCheckMessage(r.check_id));
+  if (old->definition.type == CheckType::kTtl) {
+    return FailedPrecondition("CheckID \"" + r.check_id + "\" is a TTL check");
+  }
+  Check c = *old;
+  SetStatus(c, r.status);
+  c.output = TruncateOutput(r.output, c.definition);
+  const int64_t now = clock_->NowNanos();
+  auto bump_key = std::make_pair(local_, c.id);
+  if (c.status == old->status) {
+    if (c.output == old->output) return Status();
+    auto last = output_bumps_.find(bump_key);
+    if (last != output_bumps_.end() &&
+        now - last->second < options_.output_update_interval.count()) {
+      return Status();  // output-only change inside the interval: not written (2.1)
+    }
+  }
+  const uint64_t idx = tx.next_index;
+  c.modify_index = idx;
+  output_bumps_[bump_key] = now;
+  PutCheck(tx, idx, local_, std::move(c));
   *used = true;
   return Status();
 }

@@ -79,6 +79,16 @@ struct CatalogDeregister {
   std::string check_id;    // "" = not a check removal; both empty = remove the node
 };
 
+// The result of a check the agent runs itself (HTTP, TCP, gRPC, ...), after its thresholds were
+// applied. A status change is written at once; an output-only change at most once per
+// CatalogOptions::output_update_interval (it is dropped in between, so a check whose output
+// varies on every run does not write or wake watchers every interval).
+struct CheckResult {
+  std::string check_id;
+  HealthStatus status = HealthStatus::kCritical;
+  std::string output;
+};
+
 // Internal writes, issued by the catalog's own timers.
 struct ExpireTtl {
   std::string node;
@@ -89,6 +99,7 @@ struct ReapCritical {};
 
 using WriteRequest =
     std::variant<RegisterService, DeregisterService, RegisterCheck, DeregisterCheck, UpdateTtl,
-                 SetMaintenance, CatalogRegister, CatalogDeregister, ExpireTtl, ReapCritical>;
+                 SetMaintenance, CatalogRegister, CatalogDeregister, CheckResult, ExpireTtl,
+                 ReapCritical>;
 
 }  // namespace beacon::catalog

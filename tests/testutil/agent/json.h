@@ -15,6 +15,15 @@
 //   EXPECT_EQ(doc.Raw("/Stats/agent"), R"({"services":"0","checks":"1"})");
 #pragma once
 
+// Every other user of simdjson in the integration binary (src/wire, src/catalog, the tests) links
+// simdjson::simdjson and so is compiled with SIMDJSON_THREADS_ENABLED=1, which changes the layout
+// of dom::parser. beacon_testagent does not link it (tests/CMakeLists.txt), so without this the
+// inline simdjson functions would be built for two layouts and the linker would mix them (an ODR
+// violation that crashes in ~parser). TODO(lead): link simdjson::simdjson to beacon_testagent
+// and drop this.
+#ifndef SIMDJSON_THREADS_ENABLED
+#define SIMDJSON_THREADS_ENABLED 1
+#endif
 #include <simdjson.h>
 
 #include <cstdint>

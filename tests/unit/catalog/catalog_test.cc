@@ -244,6 +244,28 @@ TEST_F(CatalogTest, ListenerSeesChangedKeysOnly) {
   EXPECT_EQ(keys, (std::vector<std::string>{"T:checks", "n:node1", "s:web"}));
 }
 
+TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
+  RegisterService r = Web("web-1");
+  r.checks[0].definition = CheckDefinition{};
+  r.checks[0].definition.type = CheckType::kHttp;
+  r.checks[0].definition.http = "http://127.0.0.1:1/";
+  r.checks[0].definition.interval = 1s;
+  Write(r);
+  uint64_t passing = Write(CheckResult{"service:web-1", HealthStatus::kPassing, "200 OK"});
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=passing;serfHealth=passing;]");
+  int64_t commits = store_.CommitCountForTest();
+  // Output-only change inside the interval: neither stored nor indexed.
+  EXPECT_EQ(Write(CheckResult{"service:web-1", HealthStatus::kPassing, "200 OK again"}), passing);
+  EXPECT_EQ(store_.CommitCountForTest(), commits);
+  clock_.Advance(6min);
+  uint64_t later = Write(CheckResult{"service:web-1", HealthStatus::kPassing, "200 OK again"});
+  EXPECT_GT(later, passing);
+  auto ttl = catalog_->SubmitAndWait(CheckResult{"serfHealth", HealthStatus::kPassing, ""});
+  EXPECT_TRUE(ttl.ok());
+  auto missing = catalog_->SubmitAndWait(CheckResult{"nope", HealthStatus::kPassing, ""});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(CatalogTest, CatalogRegisterExternalNode) {
   CatalogRegister r;
   r.node.name = "ext";
