@@ -106,11 +106,18 @@ class Catalog::Writer {
     std::map<std::string, std::shared_ptr<const Check>> node_checks;
     std::unordered_map<std::string, std::string> check_owner;  // check ID -> service ID or ""
   };
+  // What one batch touched in one service group: the instances to rebuild, by
+  // (lower-cased node, service ID), or every instance (`full`).
+  struct DirtyGroup {
+    uint64_t index = 0;
+    bool full = false;
+    std::set<std::pair<std::string, std::string>> instances;
+  };
   // What one batch touched. An index of 0 means "rebuild but do not move the index".
   struct Tx {
     uint64_t next_index = 0;
     store::WriteBatch writes;
-    std::map<std::string, uint64_t> dirty_services;
+    std::map<std::string, DirtyGroup> dirty_services;
     std::map<std::string, uint64_t> dirty_nodes;
     uint64_t nodes_index = 0, services_index = 0, checks_index = 0;
   };
@@ -129,7 +136,10 @@ class Catalog::Writer {
   Status Apply(Tx& tx, const ReapCritical& r, bool* used);
 
   // Mutation helpers: keep the tables, the name index, the store batch and dirty sets in step.
-  void MarkService(Tx& tx, const std::string& lower_name, uint64_t idx);
+  void MarkService(Tx& tx, const std::string& lower_name, const std::string& lower_node,
+                   const std::string& id, uint64_t idx);
+  // Marks every instance on the node (node record or node-level checks changed).
+  void MarkAllOnNode(Tx& tx, const std::string& lower_node, uint64_t idx);
   void MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx);
   void PutNode(Tx& tx, uint64_t idx, Node node);
   void PutService(Tx& tx, uint64_t idx, const std::string& lower_node, Service svc);
@@ -148,7 +158,11 @@ class Catalog::Writer {
   Status Commit(Tx& tx);
   void Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* changes);
   std::shared_ptr<const ServiceGroup> BuildGroup(const std::string& lower_name,
-                                                 const ServiceGroup* previous, uint64_t idx) const;
+                                                 const ServiceGroup* previous,
+                                                 const DirtyGroup& dirty) const;
+  // A fresh Instance from the master tables; nullptr when the instance no longer exists.
+  std::shared_ptr<const Instance> BuildInstance(const std::string& lower_node,
+                                                const std::string& id) const;
   void RestoreFromSnapshot();  // after a failed commit
   void RebuildTimers();
 
@@ -235,7 +249,7 @@ Status Catalog::Writer::Load() {
   snapshot_ = snap;
   Tx load_tx;
   load_tx.next_index = 0;
-  for (const auto& [lower, names] : by_name_) load_tx.dirty_services[lower] = 0;
+  for (const auto& [lower, names] : by_name_) load_tx.dirty_services[lower].full = true;
   for (const auto& [lower, rec] : nodes_) load_tx.dirty_nodes[lower] = 0;
   SnapshotPtr published;
   ChangeSet ignored;
@@ -246,9 +260,9 @@ Status Catalog::Writer::Load() {
   fixed->index = fixed->nodes_index = fixed->services_index = fixed->checks_index = index_;
   for (auto& [lower, group] : fixed->services) {
     auto g = std::make_shared<ServiceGroup>(*group);
-    for (const Instance& inst : g->instances) {
-      g->index = std::max({g->index, inst.service->modify_index, inst.node->modify_index});
-      for (const auto& c : inst.checks) g->index = std::max(g->index, c->modify_index);
+    for (const auto& inst : g->instances) {
+      g->index = std::max({g->index, inst->service->modify_index, inst->node->modify_index});
+      for (const auto& c : inst->checks) g->index = std::max(g->index, c->modify_index);
     }
     group = g;
   }
@@ -314,9 +328,20 @@ Status Catalog::Writer::Load() {
 // ---------------------------------------------------------------------------------------------
 // Mutation helpers
 
-void Catalog::Writer::MarkService(Tx& tx, const std::string& lower_name, uint64_t idx) {
-  uint64_t& v = tx.dirty_services[lower_name];
-  v = std::max(v, idx);
+void Catalog::Writer::MarkService(Tx& tx, const std::string& lower_name,
+                                  const std::string& lower_node, const std::string& id,
+                                  uint64_t idx) {
+  DirtyGroup& d = tx.dirty_services[lower_name];
+  d.index = std::max(d.index, idx);
+  if (!d.full) d.instances.emplace(lower_node, id);
+}
+
+void Catalog::Writer::MarkAllOnNode(Tx& tx, const std::string& lower_node, uint64_t idx) {
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return;
+  for (const auto& [id, s] : n->second.services) {
+    MarkService(tx, AsciiLower(s.svc->name), lower_node, id, idx);
+  }
 }
 
 void Catalog::Writer::MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx) {
@@ -332,7 +357,7 @@ void Catalog::Writer::PutNode(Tx& tx, uint64_t idx, Node node) {
   tx.writes.Put(NodeKey(lower), EncodeNodeRecord(node));
   rec.node = std::make_shared<const Node>(std::move(node));
   MarkNode(tx, lower, idx);
-  for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+  MarkAllOnNode(tx, lower, idx);
   tx.nodes_index = idx;
 }
 
@@ -344,7 +369,7 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
   if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
     std::string old = AsciiLower(srec.svc->name);
     by_name_[old].erase({lower_node, svc.id});
-    MarkService(tx, old, idx);
+    MarkService(tx, old, lower_node, svc.id, idx);
   }
   by_name_[lower_name].insert({lower_node, svc.id});
   bool tags_changed = srec.svc && (srec.svc->tags != svc.tags || srec.svc->name != svc.name);
@@ -360,7 +385,7 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
       c = std::make_shared<const Check>(std::move(copy));
     }
   }
-  MarkService(tx, lower_name, idx);
+  MarkService(tx, lower_name, lower_node, srec.svc->id, idx);
   MarkNode(tx, lower_node, idx);
   tx.services_index = idx;
 }
@@ -380,7 +405,7 @@ void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& low
   tx.writes.Delete(ServiceKey(lower_node, id));
   rec.services.erase(it);
   by_name_[lower_name].erase({lower_node, id});
-  MarkService(tx, lower_name, idx);
+  MarkService(tx, lower_name, lower_node, id, idx);
   MarkNode(tx, lower_node, idx);
   tx.services_index = idx;
 }
@@ -393,10 +418,10 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
     // The check moves between services (or between node and service): drop the old place.
     if (owner->second.empty()) {
       rec.node_checks.erase(check.id);
-      for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+      MarkAllOnNode(tx, lower_node, idx);
     } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
       s->second.checks.erase(check.id);
-      MarkService(tx, AsciiLower(s->second.svc->name), idx);
+      MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
     }
   }
   rec.check_owner[check.id] = check.service_id;
@@ -407,11 +432,11 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
   auto ptr = std::make_shared<const Check>(std::move(check));
   if (ptr->service_id.empty()) {
     rec.node_checks[ptr->id] = ptr;
-    for (const auto& [id, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+    MarkAllOnNode(tx, lower_node, idx);
   } else {
     ServiceRec& srec = rec.services.at(ptr->service_id);
     srec.checks[ptr->id] = ptr;
-    MarkService(tx, AsciiLower(srec.svc->name), idx);
+    MarkService(tx, AsciiLower(srec.svc->name), lower_node, ptr->service_id, idx);
   }
   MarkNode(tx, lower_node, idx);
   if (idx != 0) tx.checks_index = idx;
@@ -424,10 +449,10 @@ void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower
   if (owner == rec.check_owner.end()) return;
   if (owner->second.empty()) {
     rec.node_checks.erase(id);
-    for (const auto& [sid, s] : rec.services) MarkService(tx, AsciiLower(s.svc->name), idx);
+    MarkAllOnNode(tx, lower_node, idx);
   } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
     s->second.checks.erase(id);
-    MarkService(tx, AsciiLower(s->second.svc->name), idx);
+    MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
   }
   rec.check_owner.erase(owner);
   output_bumps_.erase({lower_node, id});
@@ -886,28 +911,77 @@ Status Catalog::Writer::Commit(Tx& tx) {
   return Status();
 }
 
-std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::string& lower_name,
-                                                                const ServiceGroup* previous,
-                                                                uint64_t idx) const {
-  auto g = std::make_shared<ServiceGroup>();
-  g->index = std::max(previous ? previous->index : 0, idx);
-  if (previous) g->name = previous->name;
-  auto it = by_name_.find(lower_name);
-  if (it != by_name_.end()) {
-    g->instances.reserve(it->second.size());
-    for (const auto& [lower_node, id] : it->second) {
-      const NodeRec& n = nodes_.at(lower_node);
-      const ServiceRec& s = n.services.at(id);
-      Instance inst;
-      inst.node = n.node;
-      inst.service = s.svc;
-      inst.checks.reserve(s.checks.size() + n.node_checks.size());
-      for (const auto& [cid, c] : s.checks) inst.checks.push_back(c);
-      for (const auto& [cid, c] : n.node_checks) inst.checks.push_back(c);
-      g->instances.push_back(std::move(inst));
+std::shared_ptr<const Instance> Catalog::Writer::BuildInstance(const std::string& lower_node,
+                                                               const std::string& id) const {
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return nullptr;
+  auto s = n->second.services.find(id);
+  if (s == n->second.services.end()) return nullptr;
+  auto inst = std::make_shared<Instance>();
+  inst->node = n->second.node;
+  inst->service = s->second.svc;
+  inst->checks.reserve(s->second.checks.size() + n->second.node_checks.size());
+  for (const auto& [cid, c] : s->second.checks) inst->checks.push_back(c);
+  for (const auto& [cid, c] : n->second.node_checks) inst->checks.push_back(c);
+  return inst;
+}
+
+namespace {
+// Orders an instance against a (lower-cased node, service ID) key without allocating: the
+// group's order is the order of those keys.
+int CompareInstanceKey(const Instance& inst, const std::pair<std::string, std::string>& key) {
+  const std::string& node = inst.node->name;
+  const std::string& want = key.first;
+  size_t n = std::min(node.size(), want.size());
+  for (size_t i = 0; i < n; ++i) {
+    char a = node[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != want[i]) {
+      return static_cast<unsigned char>(a) < static_cast<unsigned char>(want[i]) ? -1 : 1;
     }
   }
-  if (!g->instances.empty()) g->name = g->instances.front().service->name;
+  if (node.size() != want.size()) return node.size() < want.size() ? -1 : 1;
+  return inst.service->id.compare(key.second);
+}
+}  // namespace
+
+std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::string& lower_name,
+                                                                const ServiceGroup* previous,
+                                                                const DirtyGroup& dirty) const {
+  auto g = std::make_shared<ServiceGroup>();
+  g->index = std::max(previous ? previous->index : 0, dirty.index);
+  if (previous) g->name = previous->name;
+  if (dirty.full || previous == nullptr) {
+    auto it = by_name_.find(lower_name);
+    if (it != by_name_.end()) {
+      g->instances.reserve(it->second.size());
+      for (const auto& [lower_node, id] : it->second) {
+        if (auto inst = BuildInstance(lower_node, id)) g->instances.push_back(std::move(inst));
+      }
+    }
+  } else {
+    // Merge the previous (sorted) instances with the touched keys (sorted the same way): keep
+    // untouched instances as they are, rebuild touched ones, drop the ones that are gone.
+    g->instances.reserve(previous->instances.size() + dirty.instances.size());
+    auto key = dirty.instances.begin();
+    auto emit_key = [&] {
+      if (auto inst = BuildInstance(key->first, key->second)) g->instances.push_back(std::move(inst));
+      ++key;
+    };
+    for (const auto& inst : previous->instances) {
+      int cmp = 1;
+      while (key != dirty.instances.end() && (cmp = CompareInstanceKey(*inst, *key)) > 0) {
+        emit_key();
+      }
+      if (key != dirty.instances.end() && cmp == 0) {
+        emit_key();
+      } else {
+        g->instances.push_back(inst);
+      }
+    }
+    while (key != dirty.instances.end()) emit_key();
+  }
+  if (!g->instances.empty()) g->name = g->instances.front()->service->name;
   return g;
 }
 
@@ -920,11 +994,11 @@ void Catalog::Writer::Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* c
   snap->index = index_;
   changes->index = index_;
   changes->keys.clear();
-  for (const auto& [lower, idx] : tx.dirty_services) {
+  for (const auto& [lower, dirty] : tx.dirty_services) {
     auto prev = snap->services.find(lower);
     snap->services[lower] =
-        BuildGroup(lower, prev == snap->services.end() ? nullptr : prev->second.get(), idx);
-    if (idx != 0) changes->keys.push_back(WatchKeyService(lower));
+        BuildGroup(lower, prev == snap->services.end() ? nullptr : prev->second.get(), dirty);
+    if (dirty.index != 0) changes->keys.push_back(WatchKeyService(lower));
   }
   for (const auto& [lower, idx] : tx.dirty_nodes) {
     auto n = nodes_.find(lower);
@@ -971,17 +1045,17 @@ void Catalog::Writer::RestoreFromSnapshot() {
     }
   }
   for (const auto& [lower_name, group] : snapshot_->services) {
-    for (const Instance& inst : group->instances) {
-      std::string lower_node = AsciiLower(inst.node->name);
+    for (const auto& inst : group->instances) {
+      std::string lower_node = AsciiLower(inst->node->name);
       NodeRec& rec = nodes_[lower_node];
-      ServiceRec& srec = rec.services[inst.service->id];
-      srec.svc = inst.service;
-      for (const auto& c : inst.checks) {
+      ServiceRec& srec = rec.services[inst->service->id];
+      srec.svc = inst->service;
+      for (const auto& c : inst->checks) {
         if (c->service_id.empty()) continue;
         srec.checks[c->id] = c;
         rec.check_owner[c->id] = c->service_id;
       }
-      by_name_[lower_name].insert({lower_node, inst.service->id});
+      by_name_[lower_name].insert({lower_node, inst->service->id});
     }
   }
   index_ = snapshot_->index;

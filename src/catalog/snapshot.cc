@@ -46,8 +46,8 @@ uint64_t Snapshot::NodeIndex(std::string_view name) const {
 std::vector<const Instance*> Snapshot::InstancesOnNode(std::string_view node) const {
   std::vector<const Instance*> out;
   for (const auto& [key, group] : services) {
-    for (const Instance& inst : group->instances) {
-      if (EqualsIgnoreCase(inst.node->name, node)) out.push_back(&inst);
+    for (const auto& inst : group->instances) {
+      if (EqualsIgnoreCase(inst->node->name, node)) out.push_back(inst.get());
     }
   }
   std::sort(out.begin(), out.end(), [](const Instance* a, const Instance* b) {
@@ -58,9 +58,9 @@ std::vector<const Instance*> Snapshot::InstancesOnNode(std::string_view node) co
 
 const Instance* Snapshot::FindLocalService(std::string_view service_id) const {
   for (const auto& [key, group] : services) {
-    for (const Instance& inst : group->instances) {
-      if (inst.service->id == service_id && EqualsIgnoreCase(inst.node->name, local_node)) {
-        return &inst;
+    for (const auto& inst : group->instances) {
+      if (inst->service->id == service_id && EqualsIgnoreCase(inst->node->name, local_node)) {
+        return inst.get();
       }
     }
   }

@@ -32,7 +32,9 @@ struct Instance {
 struct ServiceGroup {
   std::string name;  // as registered by the first instance in order
   uint64_t index = 0;  // per-service result index (2.2); kept after the last instance goes
-  std::vector<Instance> instances;  // ordered by (node name, service ID)
+  // Ordered by (lower-cased node name, service ID). Instances are shared between consecutive
+  // groups: a batch rebuilds only the instances it touched.
+  std::vector<std::shared_ptr<const Instance>> instances;
 };
 
 struct NodeEntry {

@@ -21,7 +21,8 @@ asio::awaitable<HttpResponse> Api::CatalogServices(Call& call) {
   for (const auto& [key, group] : snap->services) {
     std::vector<std::string>* tags = nullptr;
     std::set<std::string> seen;
-    for (const catalog::Instance& inst : group->instances) {
+    for (const auto& inst_ptr : group->instances) {
+        const catalog::Instance& inst = *inst_ptr;
       if (!NodeMetaMatches(call.query, *inst.node) || !filter->Matches(inst)) continue;
       if (tags == nullptr) tags = &out[group->name];
       for (const std::string& t : inst.service->tags) {
@@ -51,7 +52,8 @@ asio::awaitable<HttpResponse> Api::CatalogService(Call& call) {
   if (!r.shared_body) {
     std::vector<const catalog::Instance*> out;
     if (group) {
-      for (const catalog::Instance& inst : group->instances) {
+      for (const auto& inst_ptr : group->instances) {
+        const catalog::Instance& inst = *inst_ptr;
         bool has_tags = true;
         for (const std::string& want : tags) {
           bool found = false;

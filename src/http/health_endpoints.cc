@@ -60,7 +60,8 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
     std::vector<const catalog::Instance*> out;
     if (group) {
       out.reserve(group->instances.size());
-      for (const catalog::Instance& inst : group->instances) {
+      for (const auto& inst_ptr : group->instances) {
+        const catalog::Instance& inst = *inst_ptr;
         if (!tags.empty() && !HasAllTags(*inst.service, tags)) continue;
         if (!NodeMetaMatches(call.query, *inst.node)) continue;
         if (passing && !AllPassing(inst)) continue;
@@ -85,7 +86,8 @@ asio::awaitable<HttpResponse> Api::HealthChecks(Call& call) {
                                   [&name](const catalog::Snapshot& s) { return s.ServiceIndex(name); });
   std::vector<const catalog::Check*> out;
   if (const catalog::ServiceGroup* group = snap->FindService(name)) {
-    for (const catalog::Instance& inst : group->instances) {
+    for (const auto& inst_ptr : group->instances) {
+        const catalog::Instance& inst = *inst_ptr;
       if (!NodeMetaMatches(call.query, *inst.node)) continue;
       for (const auto& c : inst.checks) {
         if (c->service_id.empty()) continue;  // node checks are not the service's checks
@@ -119,7 +121,8 @@ asio::awaitable<HttpResponse> Api::HealthState(Call& call) {
       for (const auto& c : entry->node_checks) consider(*entry->node, *c);
     }
     for (const auto& [key, group] : snap->services) {
-      for (const catalog::Instance& inst : group->instances) {
+      for (const auto& inst_ptr : group->instances) {
+        const catalog::Instance& inst = *inst_ptr;
         for (const auto& c : inst.checks) {
           if (!c->service_id.empty()) consider(*inst.node, *c);
         }

@@ -52,9 +52,9 @@ class CatalogTest : public ::testing::Test {
     const ServiceGroup* g = snap->FindService(service);
     std::string out;
     if (g == nullptr) return "<none>";
-    for (const Instance& inst : g->instances) {
-      out += inst.service->id + "[";
-      for (const auto& c : inst.checks) {
+    for (const auto& inst : g->instances) {
+      out += inst->service->id + "[";
+      for (const auto& c : inst->checks) {
         out += c->id + "=" + std::string(HealthStatusName(c->status)) + ";";
       }
       out += "]";
@@ -86,7 +86,7 @@ TEST_F(CatalogTest, RegisterAssignsDefaultsAndIndexes) {
   SnapshotPtr snap = catalog_->Current();
   EXPECT_EQ(snap->ServiceIndex("web"), idx);
   EXPECT_EQ(snap->services_index, idx);
-  const Instance& inst = snap->FindService("web")->instances[0];
+  const Instance& inst = *snap->FindService("web")->instances[0];
   EXPECT_EQ(inst.service->create_index, idx);
   EXPECT_EQ(inst.checks[0]->name, "Service 'web' check");
 }
@@ -105,7 +105,7 @@ TEST_F(CatalogTest, ReRegistrationKeepsCheckStatus) {
   Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "fine"});
   Write(Web("web-1", {"v2"}));
   EXPECT_EQ(Health("web"), "web-1[service:web-1=passing;serfHealth=passing;]");
-  const Instance& inst = catalog_->Current()->FindService("web")->instances[0];
+  const Instance& inst = *catalog_->Current()->FindService("web")->instances[0];
   EXPECT_EQ(inst.checks[0]->output, "fine");
   EXPECT_EQ(inst.checks[0]->service_tags, std::vector<std::string>{"v2"});
 }
@@ -131,7 +131,7 @@ TEST_F(CatalogTest, OutputOnlyChangeDoesNotMoveIndexWithinInterval) {
   EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), first);
   EXPECT_EQ(second, first);
   // The new output is stored all the same.
-  EXPECT_EQ(catalog_->Current()->FindService("web")->instances[0].checks[0]->output, "b");
+  EXPECT_EQ(catalog_->Current()->FindService("web")->instances[0]->checks[0]->output, "b");
 }
 
 TEST_F(CatalogTest, TtlExpiresToCritical) {
@@ -140,7 +140,7 @@ TEST_F(CatalogTest, TtlExpiresToCritical) {
   clock_.Advance(11s);
   catalog_->RunTimersForTest();
   EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
-  const Instance& inst = catalog_->Current()->FindService("web")->instances[0];
+  const Instance& inst = *catalog_->Current()->FindService("web")->instances[0];
   EXPECT_EQ(inst.checks[0]->output, "TTL expired (last output before timeout follows): ok");
 }
 
@@ -264,6 +264,37 @@ TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
   EXPECT_TRUE(ttl.ok());
   auto missing = catalog_->SubmitAndWait(CheckResult{"nope", HealthStatus::kPassing, ""});
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+// Groups are rebuilt incrementally (only touched instances); the result must equal a rebuild
+// from scratch: same members, same (node, ID) order, fresh checks.
+TEST_F(CatalogTest, IncrementalGroupRebuildKeepsOrderAndContent) {
+  for (std::string id : {"w5", "w1", "w3"}) Write(Web(id));
+  for (std::string node : {"Zeta", "alpha"}) {
+    CatalogRegister r;
+    r.node.name = node;
+    r.node.address = "10.0.0.1";
+    Service s;
+    s.name = "web";
+    s.id = "x-" + node;
+    r.service = s;
+    Write(r);
+  }
+  Write(Web("w2"));
+  Write(DeregisterService{"w3"});
+  Write(UpdateTtl{"w5", HealthStatus::kPassing, ""});
+  EXPECT_EQ(Health("web"),
+            "x-alpha[]w1[service:w1=critical;serfHealth=passing;]"
+            "w2[service:w2=critical;serfHealth=passing;]"
+            "w5[service:w5=passing;serfHealth=passing;]x-Zeta[]");
+  Write(SetMaintenance{"", true, ""});  // a node check touches every instance on the node
+  EXPECT_EQ(Health("web"),
+            "x-alpha[]w1[service:w1=critical;_node_maintenance=critical;serfHealth=passing;]"
+            "w2[service:w2=critical;_node_maintenance=critical;serfHealth=passing;]"
+            "w5[service:w5=passing;_node_maintenance=critical;serfHealth=passing;]x-Zeta[]");
+  std::string incremental = Health("web");
+  Reopen();  // full rebuild from the store
+  EXPECT_EQ(Health("web"), incremental);
 }
 
 TEST_F(CatalogTest, CatalogRegisterExternalNode) {

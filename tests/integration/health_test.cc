@@ -1,0 +1,329 @@
+// /v1/health/* over real HTTP: service instances with their checks, passing/tag/filter/node-meta
+// selection, and the check lists by service, state and node (consul-api.md 3, 4.11, 4.12).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "testutil/agent/test_agent.h"
+
+namespace beacon::testutil {
+namespace {
+
+constexpr char kRegister[] = "/v1/agent/service/register";
+
+using IdList = std::vector<std::string>;
+
+class HealthTest : public AgentTest {
+ protected:
+  // Registers a local instance of `name` with one TTL check in `status`.
+  void AddInstance(const std::string& name, const std::string& id, const std::string& status,
+                   const std::string& extra = "") {
+    ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":")" + name + R"(","ID":")" + id +
+                                                R"(","Check":{"TTL":"10m","Status":")" + status +
+                                                "\"}" + extra + "}")));
+  }
+  // Registers the web instances the selection tests use.
+  void AddWebInstances() {
+    AddInstance("web", "web-pass", "passing",
+                R"(,"Tags":["v1","Primary"],"Port":8080,"Meta":{"env":"prod"})");
+    AddInstance("web", "web-warn", "warning", R"(,"Tags":["v1"],"Port":8081)");
+    AddInstance("web", "web-crit", "critical", R"(,"Tags":["V2"],"Port":8082)");
+  }
+  // Service IDs of a health/service answer, sorted.
+  std::vector<std::string> Ids(const std::string& target) {
+    Response r = agent().Get(target);
+    EXPECT_TRUE(IsOk(r)) << target;
+    std::vector<std::string> ids = Json(r).Column("", "Service/ID");
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  // Check IDs of a check-list answer, sorted.
+  std::vector<std::string> CheckIds(const std::string& target) {
+    Response r = agent().Get(target);
+    EXPECT_TRUE(IsOk(r)) << target;
+    std::vector<std::string> ids = Json(r).Column("", "CheckID");
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+};
+
+TEST_F(HealthTest, ServiceEntryHasNodeServiceAndChecks) {
+  AddInstance("web", "web-1", "passing", R"(,"Tags":["a"],"Port":8080,"Address":"10.0.0.1")");
+  Response r = agent().Get("/v1/health/service/web");
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_GT(ConsulIndex(r), 0u);
+  JsonDoc doc = Json(r);
+  ASSERT_EQ(doc.Size(""), 1u) << r.body;
+
+  EXPECT_EQ(doc.Keys("/0"), (IdList{"Node", "Service", "Checks"}));
+  EXPECT_FALSE(doc.Str("/0/Node/ID").empty());
+  EXPECT_EQ(doc.Str("/0/Node/Node"), "test-node");
+  EXPECT_EQ(doc.Str("/0/Node/Address"), "127.0.0.1");
+  EXPECT_EQ(doc.Str("/0/Node/Datacenter"), "dc1");
+  EXPECT_EQ(doc.Raw("/0/Node/TaggedAddresses"),
+            R"({"lan":"127.0.0.1","lan_ipv4":"127.0.0.1","wan":"127.0.0.1",)"
+            R"("wan_ipv4":"127.0.0.1"})");
+  EXPECT_EQ(doc.Raw("/0/Node/Meta"), "{}");
+  EXPECT_GT(doc.Int("/0/Node/CreateIndex").value_or(0), 0);
+  EXPECT_GT(doc.Int("/0/Node/ModifyIndex").value_or(0), 0);
+
+  EXPECT_EQ(doc.Str("/0/Service/ID"), "web-1");
+  EXPECT_EQ(doc.Str("/0/Service/Service"), "web");
+  EXPECT_EQ(doc.Raw("/0/Service/Tags"), R"(["a"])");
+  EXPECT_EQ(doc.Str("/0/Service/Address"), "10.0.0.1");
+  EXPECT_EQ(doc.Int("/0/Service/Port"), 8080);
+  EXPECT_EQ(doc.Raw("/0/Service/Meta"), "{}");
+  EXPECT_EQ(doc.Raw("/0/Service/Weights"), R"({"Passing":1,"Warning":1})");
+  EXPECT_EQ(doc.Bool("/0/Service/EnableTagOverride"), false);
+  EXPECT_EQ(doc.Type("/0/Service/TaggedAddresses/lan_ipv4"), "object");
+  EXPECT_GT(doc.Int("/0/Service/CreateIndex").value_or(0), 0);
+  EXPECT_GT(doc.Int("/0/Service/ModifyIndex").value_or(0), 0);
+
+  // The instance's own check first, then its node's checks (4.11).
+  EXPECT_EQ(doc.Column("/0/Checks", "CheckID"), (IdList{"service:web-1", "serfHealth"}));
+  EXPECT_EQ(doc.Str("/0/Checks/0/Status"), "passing");
+  EXPECT_EQ(doc.Raw("/0/Checks/1/ServiceTags"), "[]");
+}
+
+TEST_F(HealthTest, ServiceNamesAreCaseInsensitive) {
+  AddInstance("Web", "web-1", "passing");
+  EXPECT_EQ(Ids("/v1/health/service/web"), IdList{"web-1"});
+  EXPECT_EQ(Ids("/v1/health/service/WEB"), IdList{"web-1"});
+}
+
+TEST_F(HealthTest, BlockingHeadersReflectConsistencyMode) {
+  AddInstance("web", "web-1", "passing");
+  struct Case {
+    std::string query;
+    std::string consistency;
+  };
+  const Case cases[] = {
+      {"", "leader"}, {"?stale", "stale"}, {"?consistent", "consistent"},
+      {"?max_stale=5s", "stale"}, {"?leader", "leader"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.query);
+    Response r = agent().Get("/v1/health/service/web" + c.query);
+    ASSERT_TRUE(IsOk(r));
+    EXPECT_GT(ConsulIndex(r), 0u);
+    EXPECT_EQ(r.Header("X-Consul-KnownLeader"), "true");
+    EXPECT_EQ(r.Header("X-Consul-LastContact"), "0");
+    EXPECT_EQ(r.Header("X-Consul-Effective-Consistency"), c.consistency);
+  }
+}
+
+TEST_F(HealthTest, PassingDropsWarningAndCriticalInstances) {
+  AddWebInstances();
+  struct Case {
+    std::string query;
+    IdList want;
+  };
+  const Case cases[] = {
+      {"", {"web-crit", "web-pass", "web-warn"}},
+      {"?passing", {"web-pass"}},
+      {"?passing=", {"web-pass"}},
+      {"?passing=true", {"web-pass"}},
+      {"?passing=1", {"web-pass"}},
+      {"?passing=false", {"web-crit", "web-pass", "web-warn"}},
+      {"?passing=0", {"web-crit", "web-pass", "web-warn"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.query);
+    EXPECT_EQ(Ids("/v1/health/service/web" + c.query), c.want);
+  }
+  EXPECT_TRUE(IsError(agent().Get("/v1/health/service/web?passing=bogus"), 400,
+                      "Invalid value for ?passing"));
+}
+
+TEST_F(HealthTest, NodeCheckFailureDropsEveryInstanceFromPassing) {
+  AddInstance("web", "web-1", "passing");
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/register", R"({"Name":"disk","TTL":"10m",
+      "Status":"passing"})")));
+  EXPECT_EQ(Ids("/v1/health/service/web?passing"), IdList{"web-1"});
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/warn/disk")));
+  EXPECT_EQ(Ids("/v1/health/service/web?passing"), IdList{});
+  JsonDoc doc = Json(agent().Get("/v1/health/service/web"));
+  EXPECT_EQ(doc.Column("/0/Checks", "CheckID"), (IdList{"service:web-1", "disk", "serfHealth"}));
+}
+
+TEST_F(HealthTest, TagFilterIsRepeatableCaseInsensitiveAndNeedsAllTags) {
+  AddWebInstances();
+  struct Case {
+    std::string query;
+    IdList want;
+  };
+  const Case cases[] = {
+      {"?tag=v1", {"web-pass", "web-warn"}},
+      {"?tag=V1", {"web-pass", "web-warn"}},
+      {"?tag=v1&tag=primary", {"web-pass"}},
+      {"?tag=PRIMARY&tag=v2", {}},
+      {"?tag=v2", {"web-crit"}},
+      {"?tag=none", {}},
+      {"?tag=v1&passing", {"web-pass"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.query);
+    EXPECT_EQ(Ids("/v1/health/service/web" + c.query), c.want);
+  }
+}
+
+TEST_F(HealthTest, FilterSelectsInstances) {
+  AddWebInstances();
+  struct Case {
+    std::string filter;  // already URL-encoded
+    IdList want;
+  };
+  const Case cases[] = {
+      {"Service.Port%20==%208081", {"web-warn"}},
+      {"Service.Meta.env%20==%20prod", {"web-pass"}},
+      {"v1%20in%20Service.Tags", {"web-pass", "web-warn"}},
+      {"Checks.Status%20==%20critical", {"web-crit"}},
+      {"Service.ID%20matches%20%22-(pass|warn)$%22", {"web-pass", "web-warn"}},
+      {"not%20(Service.Port%20==%208080)%20and%20Node.Node%20==%20%22test-node%22",
+       {"web-crit", "web-warn"}},
+      {"", {"web-crit", "web-pass", "web-warn"}},  // empty filter = no filter
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.filter);
+    EXPECT_EQ(Ids("/v1/health/service/web?filter=" + c.filter), c.want);
+  }
+}
+
+TEST_F(HealthTest, FilterDoesNotChangeTheIndex) {
+  AddWebInstances();
+  const uint64_t all = ConsulIndex(agent().Get("/v1/health/service/web"));
+  EXPECT_EQ(ConsulIndex(agent().Get("/v1/health/service/web?filter=Service.Port%20==%201")), all);
+  EXPECT_EQ(ConsulIndex(agent().Get("/v1/health/service/web?passing")), all);
+}
+
+TEST_F(HealthTest, InvalidFilterIs500NamingTheBadToken) {
+  AddWebInstances();
+  struct Case {
+    std::string filter;  // URL-encoded
+    std::string token;   // must appear in the message
+  };
+  const Case cases[] = {
+      {"Service.Bogus%20==%201", "Service.Bogus"},
+      {"Service.Port%20==", "position"},
+      {"Service.Port%20==%20abc", "abc"},
+      {"service.port%20==%2080", "service.port"},  // selectors are case-sensitive
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.filter);
+    Response r = agent().Get("/v1/health/service/web?filter=" + c.filter);
+    // Contract 1.3 / 1.6 (and wire/filter.h): a filter parse or selector error is a 500.
+    EXPECT_EQ(r.status, 500) << r.ToString();
+    EXPECT_NE(r.body.find(c.token), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find('\n'), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(HealthTest, NodeMetaSelectsInstancesByTheirNode) {
+  AddInstance("web", "web-local", "passing");
+  ASSERT_TRUE(IsOk(agent().Put("/v1/catalog/register", R"({"Node":"ext-1","Address":"10.1.1.1",
+      "NodeMeta":{"rack":"r1","zone":"a:b"},"Service":{"Service":"web","ID":"web-ext","Port":80}})")));
+  struct Case {
+    std::string query;
+    IdList want;
+  };
+  const Case cases[] = {
+      {"", {"web-ext", "web-local"}},
+      {"?node-meta=rack:r1", {"web-ext"}},
+      {"?node-meta=rack:r2", {}},
+      {"?node-meta=rack:r1&node-meta=zone:a:b", {"web-ext"}},  // split at the first ':'
+      {"?node-meta=rack:r1&node-meta=zone:a", {}},              // all pairs must match
+      {"?node-meta=rack", {}},                                  // no colon = empty value
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.query);
+    EXPECT_EQ(Ids("/v1/health/service/web" + c.query), c.want);
+  }
+}
+
+TEST_F(HealthTest, UnknownServiceIsEmptyListWithIndex) {
+  Response r = agent().Get("/v1/health/service/nope");
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_EQ(r.body, "[]");
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_GT(ConsulIndex(r), 0u);
+}
+
+TEST_F(HealthTest, ChecksOfServiceListsOnlyServiceChecks) {
+  AddInstance("web", "web-1", "passing");
+  AddInstance("web", "web-2", "warning");
+  AddInstance("db", "db-1", "critical");
+  Response r = agent().Get("/v1/health/checks/web");
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_GT(ConsulIndex(r), 0u);
+  EXPECT_EQ(CheckIds("/v1/health/checks/web"), (IdList{"service:web-1", "service:web-2"}));
+  EXPECT_EQ(CheckIds("/v1/health/checks/web?filter=Status%20==%20warning"),
+            IdList{"service:web-2"});
+  EXPECT_EQ(Json(r).Str("/0/ServiceName"), "web");
+
+  Response unknown = agent().Get("/v1/health/checks/nope");
+  ASSERT_TRUE(IsOk(unknown));
+  EXPECT_EQ(unknown.body, "[]");
+  EXPECT_GT(ConsulIndex(unknown), 0u);
+}
+
+TEST_F(HealthTest, StateListsChecksInThatState) {
+  AddInstance("web", "web-1", "passing");
+  AddInstance("web", "web-2", "warning");
+  AddInstance("db", "db-1", "critical");
+  struct Case {
+    std::string state;
+    IdList want;
+  };
+  const Case cases[] = {
+      {"any", {"serfHealth", "service:db-1", "service:web-1", "service:web-2"}},
+      {"passing", {"serfHealth", "service:web-1"}},
+      {"warning", {"service:web-2"}},
+      {"critical", {"service:db-1"}},
+      {"bogus", {}},
+      {"PASSING", {}},  // states are the lower-case names only
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.state);
+    Response r = agent().Get("/v1/health/state/" + c.state);
+    ASSERT_TRUE(IsOk(r));
+    EXPECT_EQ(r.Header("Content-Type"), "application/json");
+    EXPECT_GT(ConsulIndex(r), 0u);
+    EXPECT_EQ(CheckIds("/v1/health/state/" + c.state), c.want);
+  }
+  EXPECT_EQ(agent().Get("/v1/health/state/bogus").body, "[]");
+  EXPECT_EQ(CheckIds("/v1/health/state/any?filter=ServiceName%20==%20db"), IdList{"service:db-1"});
+}
+
+TEST_F(HealthTest, StateHonoursNodeMeta) {
+  ASSERT_TRUE(IsOk(agent().Put("/v1/catalog/register", R"({"Node":"ext-1","Address":"10.1.1.1",
+      "NodeMeta":{"rack":"r1"},"Check":{"Name":"ext-check","Status":"passing"}})")));
+  EXPECT_EQ(CheckIds("/v1/health/state/passing?node-meta=rack:r1"), IdList{"ext-check"});
+}
+
+TEST_F(HealthTest, NodeListsNodeAndServiceChecks) {
+  AddInstance("web", "web-1", "passing");
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/register", R"({"Name":"disk","TTL":"10m"})")));
+  Response r = agent().Get("/v1/health/node/test-node");
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_GT(ConsulIndex(r), 0u);
+  EXPECT_EQ(CheckIds("/v1/health/node/test-node"), (IdList{"disk", "serfHealth", "service:web-1"}));
+  EXPECT_EQ(CheckIds("/v1/health/node/TEST-NODE"), (IdList{"disk", "serfHealth", "service:web-1"}));
+
+  Response unknown = agent().Get("/v1/health/node/nope");
+  ASSERT_TRUE(IsOk(unknown));
+  EXPECT_EQ(unknown.body, "[]");
+  EXPECT_GT(ConsulIndex(unknown), 0u);
+}
+
+TEST_F(HealthTest, EmptyNameSegmentIs400) {
+  EXPECT_TRUE(IsError(agent().Get("/v1/health/service/"), 400, "Missing service name"));
+  EXPECT_TRUE(IsError(agent().Get("/v1/health/checks/"), 400, "Missing service name"));
+  EXPECT_TRUE(IsError(agent().Get("/v1/health/state/"), 400, "Missing check state"));
+  EXPECT_TRUE(IsError(agent().Get("/v1/health/node/"), 400, "Missing node name"));
+}
+
+}  // namespace
+}  // namespace beacon::testutil
