@@ -10,6 +10,7 @@
 // Thread safety: none. Each loop owns its histograms; Merge() combines them afterwards.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -64,6 +64,7 @@ struct WatchState {
   int next_launch = 0;
   int connect_errors = 0;
   bool triggered = false;
+  bool closing = false;             // set before the final Close(): silent watchers stay missing
   std::unique_ptr<Latch> sent;      // counts requests written (or watchers failed to start)
   std::unique_ptr<Latch> parked;    // etcd: `created` seen; Beacon: same as sent
   std::unique_ptr<Latch> answered;  // counts watchers done (answered or failed)
@@ -79,7 +80,7 @@ void MarkParked(WatchState& st, Watcher& w) {
 }
 
 void Finish(WatchState& st, Watcher& w, bool failed) {
-  if (w.answered || w.failed) {
+  if (w.answered || w.failed || st.closing) {
     return;
   }
   w.arrival = Clock::now();
@@ -304,6 +305,7 @@ asio::awaitable<void> RunWatchMain(WatchState& st, WatchResult& result) {
   }
   result.ack_with_watchers_ms = static_cast<double>(Nanos(result.trigger_acked - result.trigger_sent)) / 1e6;
   co_await st.answered->Wait(result.trigger_acked + FromSeconds(opt.timeout_s));
+  st.closing = true;
   for (auto& w : st.watchers) {
     w->conn.Close();
   }
