@@ -18,6 +18,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end and fault tests: python-consul 0.7.1, dig, curl, ps/kill
   python3 python3-consul dnsutils curl procps
+  # promtool (checks the Prometheus metrics output)
+  prometheus
 )
 
 missing=()

@@ -47,6 +47,31 @@ int64_t ReadCpuNs(int pid) {
   return hz > 0 ? ticks * (1'000'000'000 / hz) : -1;
 }
 
+std::vector<CoreTimes> ReadCoreTimes() {
+  std::vector<CoreTimes> cores;
+  std::ifstream in("/proc/stat");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "cpu0 user nice system idle iowait irq softirq steal guest guest_nice"; skip the "cpu " sum.
+    if (line.rfind("cpu", 0) != 0 || line.size() < 4 || line[3] == ' ') {
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string name;
+    fields >> name;
+    CoreTimes t;
+    int64_t v = 0;
+    for (int i = 0; i < 8 && fields >> v; ++i) {  // guest time is already inside user
+      t.total += v;
+      if (i == 3 || i == 4) {
+        t.idle += v;
+      }
+    }
+    cores.push_back(t);
+  }
+  return cores;
+}
+
 int64_t SelfCpuNs() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace beacon::bench {
 
@@ -14,6 +15,14 @@ int64_t ReadRssKb(int pid);
 // User plus system CPU time of `pid` and all its threads, in nanoseconds (/proc/<pid>/stat
 // utime + stime, which have clock-tick resolution, usually 10 ms), or -1.
 int64_t ReadCpuNs(int pid);
+
+// Cumulative jiffies of one core from /proc/stat: all states, and idle + iowait.
+struct CoreTimes {
+  int64_t total = 0;
+  int64_t idle = 0;
+};
+// One entry per "cpuN" line of /proc/stat, in order; empty when unreadable.
+std::vector<CoreTimes> ReadCoreTimes();
 
 // CPU time (user + system) this process has used so far, in nanoseconds.
 int64_t SelfCpuNs();

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "loadgen/proc_stats.h"
 
 namespace beacon::bench {
 
@@ -25,7 +24,8 @@ CpuWindow::CpuWindow(int server_pid)
     : server_pid_(server_pid),
       start_(Clock::now()),
       self_cpu_ns_(SelfCpuNs()),
-      server_cpu_ns_(ReadCpuNs(server_pid)) {}
+      server_cpu_ns_(ReadCpuNs(server_pid)),
+      cores_(ReadCoreTimes()) {}
 
 void CpuWindow::AddTo(JsonLine& line) const {
   const double wall_ns = static_cast<double>(Nanos(Clock::now() - start_));
@@ -39,6 +39,14 @@ void CpuWindow::AddTo(JsonLine& line) const {
       line.Add("server_cpu", static_cast<double>(now - server_cpu_ns_) / wall_ns);
     }
     line.Add("server_rss_kb", ReadRssKb(server_pid_));
+  }
+  const std::vector<CoreTimes> now = ReadCoreTimes();
+  for (size_t i = 0; i < now.size() && i < cores_.size(); ++i) {
+    const double total = static_cast<double>(now[i].total - cores_[i].total);
+    const double idle = static_cast<double>(now[i].idle - cores_[i].idle);
+    if (total > 0) {
+      line.Add(fmt::format("cpu{}_busy", i), 1.0 - idle / total);
+    }
   }
 }
 

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loadgen/loop_util.h"
+#include "loadgen/proc_stats.h"
 #include "loadgen/report.h"
 #include "loadgen/workloads.h"
 
@@ -24,7 +26,9 @@ class CpuWindow {
  public:
   explicit CpuWindow(int server_pid);
   // Adds client_cpu and (with a server pid) server_cpu, each the fraction of one core used since
-  // construction, and server_rss_kb.
+  // construction, server_rss_kb, and cpuN_busy for every core (1 - idle share, from /proc/stat;
+  // unlike the per-process figures it includes interrupt and softirq time, where loopback TCP
+  // receive work is charged).
   void AddTo(JsonLine& line) const;
 
  private:
@@ -32,6 +36,7 @@ class CpuWindow {
   Clock::time_point start_;
   int64_t self_cpu_ns_;
   int64_t server_cpu_ns_;
+  std::vector<CoreTimes> cores_;
 };
 
 }  // namespace beacon::bench

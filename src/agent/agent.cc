@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dns/server.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "net/io_pool.h"
@@ -41,6 +42,41 @@ Result<std::string> MakeDevDir() {
   return tmpl;
 }
 
+// Gauges read at scrape time: catalog sizes from the current snapshot, and the process RSS.
+void RegisterCollectors(MetricsRegistry& metrics, catalog::Catalog& catalog) {
+  metrics.AddCollector([&catalog](MetricsRegistry& m) {
+    catalog::SnapshotPtr snap = catalog.Current();
+    size_t services = 0, instances = 0;
+    size_t by_status[3] = {0, 0, 0};
+    for (const auto& [key, entry] : snap->nodes) {
+      for (const auto& c : entry->node_checks) by_status[static_cast<int>(c->status)]++;
+    }
+    for (const auto& [key, group] : snap->services) {
+      if (!group->instances.empty()) ++services;
+      instances += group->instances.size();
+      for (const auto& inst : group->instances) {
+        for (const auto& c : inst->checks) {
+          if (!c->service_id.empty()) by_status[static_cast<int>(c->status)]++;
+        }
+      }
+    }
+    m.GetGauge("catalog.nodes", {}, "Nodes in the catalog")->Set(static_cast<double>(snap->nodes.size()));
+    m.GetGauge("catalog.services", {}, "Distinct service names")->Set(static_cast<double>(services));
+    m.GetGauge("catalog.service_instances", {}, "Service instances")
+        ->Set(static_cast<double>(instances));
+    for (auto s : {catalog::HealthStatus::kPassing, catalog::HealthStatus::kWarning,
+                   catalog::HealthStatus::kCritical}) {
+      m.GetGauge("catalog.checks", {{"status", std::string(catalog::HealthStatusName(s))}},
+                 "Checks by status")
+          ->Set(static_cast<double>(by_status[static_cast<int>(s)]));
+    }
+    m.GetGauge("catalog.index", {}, "The catalog's global index")
+        ->Set(static_cast<double>(snap->index));
+    m.GetGauge("runtime.rss_bytes", {}, "Resident set size of the agent process")
+        ->Set(static_cast<double>(ProcessRssBytes()));
+  });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
@@ -55,6 +91,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     agent->data_dir_ = config.data_dir;
   }
   agent->config_ = config;
+  agent->metrics_ = std::make_unique<MetricsRegistry>("consul");
 
   store::SqliteOptions sqlite_options;
   // A larger page cache than SQLite's 2 MiB default keeps the catalog's B-tree pages in memory:
@@ -71,6 +108,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   options.datacenter = config.datacenter;
   options.reap_interval = config.reap_interval;
   options.min_deregister_after = config.min_deregister_after;
+  options.metrics = agent->metrics_.get();
   auto catalog = catalog::Catalog::Open(options, agent->store_.get());
   if (!catalog.ok()) return catalog.status().WithContext("open catalog in " + agent->data_dir_);
   agent->catalog_ = std::move(*catalog);
@@ -90,11 +128,13 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   info.dns_port = config.dns_port;
   info.version = kConsulCompatVersion;
   info.beacon_version = kBeaconVersion;
-  agent->api_ = std::make_unique<http::Api>(*agent->catalog_, info);
+  agent->api_ = std::make_unique<http::Api>(*agent->catalog_, info, agent->metrics_.get());
+  RegisterCollectors(*agent->metrics_, *agent->catalog_);
 
   http::HttpServerOptions http_options;
   http_options.address = config.client_addr;
   http_options.port = static_cast<uint16_t>(config.http_port);
+  http_options.metrics = agent->metrics_.get();
   auto server = http::HttpServer::Start(*agent->pool_, *agent->api_, http_options, snap);
   if (!server.ok()) return server.status();
   agent->server_ = std::move(*server);
@@ -104,6 +144,25 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   // Anything published between Start() and AddListener() is picked up here; the loops keep
   // whichever snapshot is newest (generation order).
   agent->server_->Publish(agent->catalog_->Current(), catalog::ChangeSet{});
+
+  if (config.dns_port >= 0) {
+    dns::DnsServerOptions dns_options;
+    dns_options.address = config.client_addr;
+    dns_options.port = static_cast<uint16_t>(config.dns_port);
+    dns_options.dns = config.dns;
+    dns_options.dns.domain = dns::NormalizeDomain(config.domain);
+    dns_options.dns.datacenter = config.datacenter;
+    dns_options.dns.local_node = config.node_name;
+    auto dns_server = dns::DnsServer::Start(*agent->pool_, dns_options, snap);
+    if (!dns_server.ok()) return dns_server.status();
+    agent->dns_ = std::move(*dns_server);
+    dns::DnsServer* dns_raw = agent->dns_.get();
+    agent->catalog_->AddListener(
+        [dns_raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet&) {
+          dns_raw->Publish(s);
+        });
+    agent->dns_->Publish(agent->catalog_->Current());
+  }
   agent->pool_->Start();
   spdlog::info("agent: node {} in {} serving HTTP on {}:{}, data in {}", config.node_name,
                config.datacenter, config.client_addr, agent->server_->port(), agent->data_dir_);
@@ -111,15 +170,18 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
 }
 
 uint16_t Agent::http_port() const { return server_ ? server_->port() : 0; }
+uint16_t Agent::dns_port() const { return dns_ ? dns_->port() : 0; }
 
 Agent::~Agent() { Stop(); }
 
 void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (dns_) dns_->Stop();
   if (server_) server_->StopAccepting();
   if (pool_) pool_->Stop();
   if (catalog_) catalog_->Stop();  // commits whatever is still queued
+  dns_.reset();  // its sockets go before the pool's io_contexts (dns/server.h)
   server_.reset();
   api_.reset();
   pool_.reset();

@@ -1,8 +1,9 @@
 // Agent: the composition root of `beacon agent` (STYLE.md section 1).
 //
-// Start order: store -> catalog (loads the data directory) -> I/O loops -> HTTP API; the HTTP
-// server is fed every snapshot the catalog publishes. Stop order is the reverse: stop accepting,
-// stop the loops, drain the writer (every queued write is committed), close the store.
+// Start order: store -> catalog (loads the data directory) -> I/O loops -> HTTP API -> DNS; the
+// HTTP and DNS servers are fed every snapshot the catalog publishes. Stop order is the reverse:
+// stop DNS and HTTP accepting, stop the loops, drain the writer (every queued write is
+// committed), close the store.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "catalog/catalog.h"
 #include "common/status.h"
+#include "dns/options.h"
 
 namespace beacon::store {
 class Store;
@@ -22,6 +24,9 @@ namespace beacon::http {
 class Api;
 class HttpServer;
 }  // namespace beacon::http
+namespace beacon::dns {
+class DnsServer;
+}
 
 namespace beacon::agent {
 
@@ -38,7 +43,11 @@ struct AgentConfig {
   std::string client_addr = "127.0.0.1";   // where HTTP (and DNS) listen
   std::string advertise_addr = "127.0.0.1";  // the node's Address
   int http_port = 8500;  // 0 = any free port
-  int dns_port = 8600;
+  int dns_port = 8600;     // UDP and TCP; 0 = any free port, -1 = no DNS interface
+  std::string domain = "consul.";  // the DNS zone we answer for
+  // DNS behaviour (only_passing, udp_answer_limit, enable_truncate, TTLs; see dns/options.h).
+  // Its domain, datacenter and local_node are filled from the fields above at start.
+  dns::DnsOptions dns;
   size_t io_threads = 0;  // 0 = one per core
   // Writer timing; defaults are Consul's. Tests shorten them.
   catalog::Nanos reap_interval = std::chrono::seconds(30);
@@ -53,8 +62,11 @@ class Agent {
   ~Agent();  // Stop()s
 
   uint16_t http_port() const;
+  // The DNS port (UDP and TCP), or 0 when DNS is disabled (dns_port -1).
+  uint16_t dns_port() const;
   const std::string& data_dir() const { return data_dir_; }
   catalog::Catalog& catalog() { return *catalog_; }
+  MetricsRegistry& metrics() { return *metrics_; }
 
   // Stops serving and flushes. Idempotent.
   void Stop();
@@ -64,11 +76,13 @@ class Agent {
 
   AgentConfig config_;
   std::string data_dir_;
+  std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<dns::DnsServer> dns_;
   bool stopped_ = false;
 };
 

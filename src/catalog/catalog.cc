@@ -74,7 +74,18 @@ class Catalog::Writer {
  public:
   Writer(const CatalogOptions& options, store::Store* store, const Clock* clock)
       : options_(options), store_(store), clock_(clock),
-        local_(AsciiLower(options.node_name)) {}
+        local_(AsciiLower(options.node_name)) {
+    if (MetricsRegistry* m = options.metrics) {
+      commit_seconds_ = m->GetHistogram("store.commit_duration_seconds", {}, LatencyBucketsSeconds(),
+                                        "Time of one durable store commit (one batch)");
+      batch_size_ = m->GetHistogram("store.batch_size", {},
+                                    {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+                                    "Write requests per committed batch");
+      commit_errors_ = m->GetCounter("store.commit_errors", {}, "Failed store commits");
+      registrations_ = m->GetCounter("catalog.register", {}, "Successful registrations");
+      deregistrations_ = m->GetCounter("catalog.deregister", {}, "Successful deregistrations");
+    }
+  }
 
   Status Load();
 
@@ -183,6 +194,13 @@ class Catalog::Writer {
   int64_t next_reap_ns_ = 0;
   // When each check last moved its ModifyIndex for an output-only change.
   std::map<std::pair<std::string, std::string>, int64_t> output_bumps_;
+
+  // Metrics (null when not counted).
+  Histogram* commit_seconds_ = nullptr;
+  Histogram* batch_size_ = nullptr;
+  Counter* commit_errors_ = nullptr;
+  Counter* registrations_ = nullptr;
+  Counter* deregistrations_ = nullptr;
 };
 
 Status Catalog::Writer::Load() {
@@ -887,8 +905,15 @@ std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
     if (used) tx.next_index++;
     out.push_back({std::move(s), used ? idx : 0});
   }
+  const auto commit_start = std::chrono::steady_clock::now();
   Status committed = Commit(tx);
+  if (commit_seconds_ && !tx.writes.empty()) {
+    commit_seconds_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
+    batch_size_->Observe(static_cast<double>(requests.size()));
+  }
   if (!committed.ok()) {
+    if (commit_errors_) commit_errors_->Inc();
     spdlog::error("catalog: commit of {} writes failed: {}", requests.size(),
                   committed.ToString());
     RestoreFromSnapshot();
@@ -896,8 +921,18 @@ std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
     return out;
   }
   Publish(tx, published, changes);
-  for (Outcome& o : out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    Outcome& o = out[i];
     if (o.status.ok() && o.index == 0) o.index = index_;
+    if (o.status.ok() && registrations_) {
+      const WriteRequest& r = *requests[i];
+      if (std::holds_alternative<RegisterService>(r) || std::holds_alternative<CatalogRegister>(r)) {
+        registrations_->Inc();
+      } else if (std::holds_alternative<DeregisterService>(r) ||
+                 std::holds_alternative<CatalogDeregister>(r)) {
+        deregistrations_->Inc();
+      }
+    }
   }
   return out;
 }

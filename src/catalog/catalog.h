@@ -29,6 +29,7 @@
 #include "catalog/requests.h"
 #include "catalog/snapshot.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -50,6 +51,9 @@ struct CatalogOptions {
   Nanos output_update_interval = std::chrono::minutes(5);
   // Most requests one commit takes; the rest wait for the next batch. Bounds commit latency.
   size_t max_batch = 1024;
+  // Where to count commits, batch sizes and registrations; nullptr = not counted. Must outlive
+  // the catalog.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Completion of a write: OK with the index the write took (or the current index when it changed

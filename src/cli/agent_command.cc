@@ -8,6 +8,8 @@
 
 #include "agent/agent.h"
 #include "cli/commands.h"
+#include "common/duration.h"
+#include "common/strings.h"
 
 namespace beacon::cli {
 
@@ -27,7 +29,9 @@ int RunAgent(int argc, char** argv) {
       "Examples:\n"
       "  beacon agent -dev                       throw-away data, HTTP on 127.0.0.1:8500\n"
       "  beacon agent -data-dir ./data -node web-1\n"
-      "  beacon agent -data-dir ./data -client 0.0.0.0 -http-port 8501");
+      "  beacon agent -data-dir ./data -client 0.0.0.0 -http-port 8501\n"
+      "  beacon agent -dev -dns-port 8600 -dns-service-ttl 'web*=30s'   dig @127.0.0.1 -p 8600 "
+      "web.service.consul SRV");
   agent::AgentConfig config;
   std::string log_level = "info";
   app.add_option("--data-dir", config.data_dir, "Directory for the durable catalog (SQLite)");
@@ -42,9 +46,24 @@ int RunAgent(int argc, char** argv) {
   app.add_option("--http-port", config.http_port, "HTTP API port (0 = any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  app.add_option("--dns-port", config.dns_port, "DNS port (DNS arrives in a later release)")
+  app.add_option("--dns-port", config.dns_port, "DNS port, UDP and TCP (0 = any free port, -1 = off)")
       ->capture_default_str()
       ->check(CLI::Range(-1, 65535));
+  app.add_option("--domain", config.domain, "DNS domain Beacon answers for")->capture_default_str();
+  app.add_flag("--dns-only-passing", config.dns.only_passing,
+               "DNS leaves out instances with warning checks too (critical ones always)");
+  app.add_option("--dns-udp-answer-limit", config.dns.udp_answer_limit,
+                 "Most answers in a UDP response without EDNS0 (hard cap 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
+  app.add_flag("--dns-enable-truncate", config.dns.enable_truncate,
+               "Set the TC bit when a UDP answer was cut (off as in Consul)");
+  std::vector<std::string> service_ttls;
+  app.add_option("--dns-service-ttl", service_ttls,
+                 "TTL of a service's DNS answers: <name>=<duration> or <prefix>*=<duration>; "
+                 "repeatable (default 0s)");
+  std::string node_ttl = "0s";
+  app.add_option("--dns-node-ttl", node_ttl, "TTL of node DNS answers")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "err", "off"}));
@@ -58,6 +77,28 @@ int RunAgent(int argc, char** argv) {
     return app.exit(e);
   }
   if (log_level == "err") log_level = "error";
+  auto whole_seconds = [](std::string_view text) -> Result<std::chrono::seconds> {
+    BEACON_ASSIGN_OR_RETURN(auto d, ParseGoDuration(text));
+    if (d.count() < 0) return InvalidArgument("negative TTL " + std::string(text));
+    return std::chrono::duration_cast<std::chrono::seconds>(d);
+  };
+  for (const std::string& spec : service_ttls) {
+    size_t eq = spec.rfind('=');
+    auto ttl = eq == std::string::npos ? Result<std::chrono::seconds>(InvalidArgument("missing ="))
+                                       : whole_seconds(spec.substr(eq + 1));
+    if (eq == 0 || !ttl.ok()) {
+      std::fprintf(stderr, "beacon: invalid -dns-service-ttl \"%s\": want <name>=<duration>\n",
+                   spec.c_str());
+      return 1;
+    }
+    config.dns.service_ttl[AsciiLower(spec.substr(0, eq))] = *ttl;
+  }
+  if (auto ttl = whole_seconds(node_ttl); ttl.ok()) {
+    config.dns.node_ttl = *ttl;
+  } else {
+    std::fprintf(stderr, "beacon: invalid -dns-node-ttl: %s\n", ttl.status().message().c_str());
+    return 1;
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   // Signals are taken by this thread alone (sigwait below): block them before any thread starts.
@@ -75,6 +116,10 @@ int RunAgent(int argc, char** argv) {
   }
   std::printf("beacon: http listening on %s:%u\n", config.client_addr.c_str(),
               static_cast<unsigned>((*agent)->http_port()));
+  if ((*agent)->dns_port() != 0) {
+    std::printf("beacon: dns listening on %s:%u\n", config.client_addr.c_str(),
+                static_cast<unsigned>((*agent)->dns_port()));
+  }
   std::fflush(stdout);
 
   int sig = 0;

@@ -298,4 +298,22 @@ asio::awaitable<HttpResponse> Api::AgentMembers(Call&) {
 
 asio::awaitable<HttpResponse> Api::AgentNoop(Call&) { co_return HttpResponse::Empty(); }
 
+asio::awaitable<HttpResponse> Api::AgentMetrics(Call& call) {
+  if (metrics_ == nullptr) co_return HttpResponse::Text(404, "metrics are disabled");
+  // Prometheus text with ?format=prometheus or an Accept header asking for it (contract 4.18;
+  // [Beacon] always enabled).
+  std::string accept = call.request.Header("accept");
+  bool prometheus = call.request.query.Get("format").value_or("") == "prometheus" ||
+                    accept.find("application/openmetrics-text") != std::string::npos ||
+                    accept.find("text/plain;version=0.0.4") != std::string::npos ||
+                    accept.find("text/plain; version=0.0.4") != std::string::npos;
+  if (prometheus) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_->RenderPrometheus();
+    co_return r;
+  }
+  co_return HttpResponse::Json(metrics_->RenderJson());
+}
+
 }  // namespace beacon::http

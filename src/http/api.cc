@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/duration.h"
 #include "common/strings.h"
@@ -74,7 +75,8 @@ std::string ServiceReadKey(char kind, std::string_view service, bool passing,
   return key;
 }
 
-Api::Api(catalog::Catalog& catalog, AgentInfo info) : catalog_(catalog), info_(std::move(info)) {
+Api::Api(catalog::Catalog& catalog, AgentInfo info, MetricsRegistry* metrics)
+    : catalog_(catalog), info_(std::move(info)), metrics_(metrics) {
   routes_ = {
       {"/v1/agent/service/register", true, kPut, &Api::AgentServiceRegister},
       {"/v1/agent/service/deregister/", false, kPutOrGet, &Api::AgentServiceDeregister},
@@ -108,10 +110,49 @@ Api::Api(catalog::Catalog& catalog, AgentInfo info) : catalog_(catalog), info_(s
       {"/v1/catalog/deregister", true, kPut, &Api::CatalogDeregister},
       {"/v1/status/leader", true, kGet, &Api::StatusLeader},
       {"/v1/status/peers", true, kGet, &Api::StatusPeers},
+      {"/v1/agent/metrics", true, kGet, &Api::AgentMetrics},
+      // The original sketch's /metrics keeps working as an alias.
+      {"/metrics", true, kGet, &Api::AgentMetrics},
   };
 }
 
 asio::awaitable<HttpResponse> Api::Handle(HttpRequest& request, RequestEnv& env) {
+  const auto start = std::chrono::steady_clock::now();
+  const Route* route = nullptr;
+  HttpResponse response = co_await Dispatch(request, env, &route);
+  CountRequest(route, request.method, response.status, std::chrono::steady_clock::now() - start);
+  co_return response;
+}
+
+void Api::CountRequest(const Route* route, const std::string& method, int status,
+                       std::chrono::steady_clock::duration elapsed) {
+  if (metrics_ == nullptr) return;
+  struct Cached {
+    Counter* requests;
+    Histogram* duration;
+  };
+  // Per loop thread: after the first request of a kind, counting costs two atomic adds.
+  thread_local std::unordered_map<std::string, Cached> cache;
+  const std::string route_name = route ? route->prefix : "unknown";
+  std::string key = route_name + ' ' + method + ' ' + std::to_string(status);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    Cached c;
+    c.requests = metrics_->GetCounter(
+        "http.requests", {{"route", route_name}, {"method", method}, {"code", std::to_string(status)}},
+        "HTTP requests by route, method and status");
+    c.duration = metrics_->GetHistogram("http.request_duration_seconds",
+                                        {{"route", route_name}, {"method", method}},
+                                        LatencyBucketsSeconds(),
+                                        "HTTP request latency (blocking queries include their wait)");
+    it = cache.emplace(std::move(key), c).first;
+  }
+  it->second.requests->Inc();
+  it->second.duration->Observe(std::chrono::duration<double>(elapsed).count());
+}
+
+asio::awaitable<HttpResponse> Api::Dispatch(HttpRequest& request, RequestEnv& env,
+                                            const Route** matched) {
   // Longest matching prefix wins: /v1/agent/service/register before /v1/agent/service/.
   const Route* route = nullptr;
   for (const Route& r : routes_) {
@@ -119,6 +160,7 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest& request, RequestEnv& env)
                          : request.path.compare(0, r.prefix.size(), r.prefix) == 0;
     if (match && (route == nullptr || r.prefix.size() > route->prefix.size())) route = &r;
   }
+  *matched = route;
   if (route == nullptr) {
     co_return HttpResponse::Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
   }

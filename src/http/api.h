@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/metrics.h"
 #include "http/server.h"
 
 namespace beacon::http {
@@ -45,7 +46,9 @@ struct QueryOptions {
 
 class Api final : public RequestHandler {
  public:
-  Api(catalog::Catalog& catalog, AgentInfo info);
+  // `metrics` (may be null) counts requests by route, method and status, and serves
+  // /v1/agent/metrics; it must outlive the Api.
+  Api(catalog::Catalog& catalog, AgentInfo info, MetricsRegistry* metrics = nullptr);
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest& request, RequestEnv& env) override;
 
@@ -66,6 +69,9 @@ class Api final : public RequestHandler {
     Endpoint endpoint;
   };
 
+  boost::asio::awaitable<HttpResponse> Dispatch(HttpRequest& request, RequestEnv& env,
+                                                const Route** matched);
+
   // --- agent_endpoints.cc
   boost::asio::awaitable<HttpResponse> AgentServiceRegister(Call& call);
   boost::asio::awaitable<HttpResponse> AgentServiceDeregister(Call& call);
@@ -83,6 +89,7 @@ class Api final : public RequestHandler {
   boost::asio::awaitable<HttpResponse> AgentSelf(Call& call);
   boost::asio::awaitable<HttpResponse> AgentMembers(Call& call);
   boost::asio::awaitable<HttpResponse> AgentNoop(Call& call);
+  boost::asio::awaitable<HttpResponse> AgentMetrics(Call& call);
   boost::asio::awaitable<HttpResponse> AgentCheckTtl(Call& call, catalog::HealthStatus status);
   // --- health_endpoints.cc
   boost::asio::awaitable<HttpResponse> HealthService(Call& call);
@@ -119,8 +126,13 @@ class Api final : public RequestHandler {
   Result<QueryOptions> ParseQueryOptions(const HttpRequest& request) const;
   bool NodeMetaMatches(const QueryOptions& q, const catalog::Node& node) const;
 
+  // Counts one finished request (thread-safe; caches metric pointers per loop thread).
+  void CountRequest(const Route* route, const std::string& method, int status,
+                    std::chrono::steady_clock::duration elapsed);
+
   catalog::Catalog& catalog_;
   AgentInfo info_;
+  MetricsRegistry* metrics_;
   std::vector<Route> routes_;
 };
 

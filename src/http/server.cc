@@ -92,9 +92,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(net::IoPool& pool, Request
                                                       HttpServerOptions options,
                                                       catalog::SnapshotPtr initial) {
   std::unique_ptr<HttpServer> server(new HttpServer(pool, handler, std::move(options)));
+  Gauge* parked = nullptr;
+  if (MetricsRegistry* m = server->options_.metrics) {
+    server->open_connections_ =
+        m->GetGauge("http.open_connections", {}, "Open HTTP client connections");
+    parked = m->GetGauge("http.blocking_queries_parked", {}, "Blocking queries waiting");
+  }
   for (size_t i = 0; i < pool.size(); ++i) {
     auto state = std::make_unique<LoopState>();
     state->snapshot = initial;
+    state->watches.set_parked_gauge(parked);
     server->loops_.push_back(std::move(state));
   }
   boost::system::error_code ec;
@@ -159,6 +166,7 @@ asio::awaitable<void> HttpServer::Accept() {
 
 asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
   LoopState& state = *loops_[loop];
+  if (open_connections_) open_connections_->Add(1);
   beast::flat_buffer buffer;
   std::string peer;
   {
@@ -218,6 +226,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   socket.close(ignored);
+  if (open_connections_) open_connections_->Add(-1);
 }
 
 }  // namespace beacon::http

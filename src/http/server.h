@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "catalog/snapshot.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "http/message.h"
 #include "http/read_cache.h"
@@ -35,6 +36,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 512 * 1024;
   // Largest request line plus headers; larger get 431.
   size_t max_header_bytes = 64 * 1024;
+  // Open connections and parked blocking queries are reported here; nullptr = not reported.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Per-loop state. Touched only by its loop's thread.
@@ -88,6 +91,7 @@ class HttpServer {
   std::vector<std::unique_ptr<LoopState>> loops_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
+  Gauge* open_connections_ = nullptr;
 };
 
 }  // namespace beacon::http

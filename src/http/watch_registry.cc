@@ -8,6 +8,7 @@ void WatchRegistry::Park(const std::string& key, Waiter* w) {
   w->it = list.insert(list.end(), w);
   w->linked = true;
   ++parked_;
+  Count(1);
 }
 
 void WatchRegistry::Unpark(Waiter* w) {
@@ -19,6 +20,7 @@ void WatchRegistry::Unpark(Waiter* w) {
   }
   w->linked = false;
   --parked_;
+  Count(-1);
 }
 
 void WatchRegistry::Notify(const catalog::ChangeSet& changes) {
@@ -32,6 +34,7 @@ void WatchRegistry::Notify(const catalog::ChangeSet& changes) {
       --parked_;
       w->timer.cancel();
     }
+    Count(-static_cast<int>(waiters.size()));
   }
 }
 

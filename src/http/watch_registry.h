@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "catalog/snapshot.h"
+#include "common/metrics.h"
 
 namespace beacon::http {
 
@@ -33,8 +34,14 @@ class WatchRegistry {
   void Notify(const catalog::ChangeSet& changes);
 
   size_t parked() const { return parked_; }
+  // Mirrors the number parked into `gauge` (shared by every loop; atomic adds).
+  void set_parked_gauge(Gauge* gauge) { gauge_ = gauge; }
 
  private:
+  void Count(int delta) {
+    if (gauge_) gauge_->Add(delta);
+  }
+  Gauge* gauge_ = nullptr;
   std::unordered_map<std::string, std::list<Waiter*>> by_key_;
   size_t parked_ = 0;
 };

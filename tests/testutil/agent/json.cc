@@ -126,7 +126,7 @@ std::vector<std::string> JsonDoc::Column(std::string_view pointer, std::string_v
   std::vector<std::string> out;
   const std::optional<size_t> n = Type(pointer) == "array" ? Size(pointer) : std::nullopt;
   for (size_t i = 0; i < n.value_or(0); ++i) {
-    out.push_back(Str(std::string(pointer) + "/" + std::to_string(i) + "/" + PointerKey(field)));
+    out.push_back(Str(std::string(pointer) + "/" + std::to_string(i) + "/" + std::string(field)));
   }
   return out;
 }

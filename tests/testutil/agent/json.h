@@ -64,8 +64,9 @@ class JsonDoc {
   std::optional<size_t> Size(std::string_view pointer) const;
   // The keys of the object at `pointer`, in document order; empty when not an object.
   std::vector<std::string> Keys(std::string_view pointer) const;
-  // For the array at `pointer`: each element's `field` as Str() renders it.
-  // Column("", "CheckID") on a health/state list gives every check ID in order.
+  // For the array at `pointer`: Str() of `field` inside each element, where `field` is a pointer
+  // relative to the element without its leading '/' ("CheckID", "Service/ID"). Column("",
+  // "CheckID") on a health/state answer gives every check ID in order.
   std::vector<std::string> Column(std::string_view pointer, std::string_view field) const;
 
  private:

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw JSON lines into the markdown table of docs/PERFORMANCE.md.
+
+Each figure is the median over the repetitions of one label (W1.c64.beacon, W2.i100.nginx, ...);
+ratios are Beacon over its reference from the same run (nginx for reads, etcd for writes and
+watches). Targets are those of issue #3; "met" compares the median with the target, and a row
+whose data is missing says so instead of guessing. Errors and non-2xx answers seen anywhere are
+listed under the table, because a fast figure with errors is not a result.
+
+Usage: summarize.py RAW.jsonl [--seconds N]   (prints markdown on stdout)
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    by_label = defaultdict(list)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            by_label[obj.get("label", "")].append(obj)
+    return by_label
+
+
+class Figures:
+    def __init__(self, by_label):
+        self.by_label = by_label
+
+    def median(self, label, key):
+        values = [o[key] for o in self.by_label.get(label, []) if isinstance(o.get(key), (int, float))]
+        return statistics.median(values) if values else None
+
+    def reps(self, label):
+        return len(self.by_label.get(label, []))
+
+
+def fmt(value, digits=0, unit=""):
+    if value is None:
+        return "n/a"
+    if digits == 0:
+        return f"{value:,.0f}{unit}"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def met(ok):
+    if ok is None:
+        return "n/a"
+    return "yes" if ok else "**no**"
+
+
+def all_of(*conds):
+    if any(c is None for c in conds):
+        return None
+    return all(conds)
+
+
+def le(value, limit):
+    return None if value is None else value <= limit
+
+
+def ge(value, limit):
+    return None if value is None else value >= limit
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("raw")
+    parser.add_argument("--seconds", type=int, default=None)
+    args = parser.parse_args()
+    by_label = load(args.raw)
+    f = Figures(by_label)
+    meta = (by_label.get("meta") or [{}])[0]
+
+    rows = []
+
+    def row(workload, figure, beacon, reference, rat, target, ok):
+        rows.append(f"| {workload} | {figure} | {beacon} | {reference} | {rat} | {target} | {met(ok)} |")
+
+    # W1
+    for c, rate_target, lat_key, lat_limit in (
+        (1, 3300, "p50_ms", 0.3),
+        (16, None, None, None),
+        (64, 22000, "p99_ms", 10.0),
+    ):
+        b, e = f"W1.c{c}.beacon", f"W1.c{c}.etcd"
+        b_rate, e_rate = f.median(b, "rps"), f.median(e, "rps")
+        b_p50, b_p99 = f.median(b, "p50_ms"), f.median(b, "p99_ms")
+        e_p50, e_p99 = f.median(e, "p50_ms"), f.median(e, "p99_ms")
+        acked = f.median(b, "acked")
+        if rate_target is None:
+            target, ok = "report", None
+        else:
+            lat_value = b_p50 if lat_key == "p50_ms" else b_p99
+            lat_name = "p50" if lat_key == "p50_ms" else "p99"
+            target = f"≥ {rate_target:,}/s, {lat_name} ≤ {lat_limit} ms"
+            ok = all_of(ge(b_rate, rate_target), le(lat_value, lat_limit))
+        row(f"W1 register, c={c}", f"registrations/s ({fmt(acked)} acked)", fmt(b_rate),
+            f"etcd {fmt(e_rate)}", ratio(b_rate, e_rate), target, ok)
+        row(f"W1 register, c={c}", "p50 / p99 ms", f"{fmt(b_p50, 2)} / {fmt(b_p99, 2)}",
+            f"etcd {fmt(e_p50, 2)} / {fmt(e_p99, 2)}", "", "", None)
+
+    # W2
+    for n in (100, 5):
+        b, x = f"W2.i{n}.beacon", f"W2.i{n}.nginx"
+        b_rate, x_rate = f.median(b, "rps"), f.median(x, "rps")
+        ok = None if b_rate is None or x_rate is None else b_rate >= 0.8 * x_rate
+        row(f"W2 read {n} instances, 64 conns", "requests/s", fmt(b_rate), f"nginx {fmt(x_rate)}",
+            ratio(b_rate, x_rate), "≥ 0.80x nginx", ok)
+        row(f"W2 read {n} instances, 64 conns", "p50 / p99 ms; bytes/response",
+            f"{fmt(f.median(b, 'p50_ms'), 2)} / {fmt(f.median(b, 'p99_ms'), 2)}; "
+            f"{fmt(f.median(b, 'bytes_per_response'))}",
+            f"nginx {fmt(f.median(x, 'p50_ms'), 2)} / {fmt(f.median(x, 'p99_ms'), 2)}; "
+            f"{fmt(f.median(x, 'bytes_per_response'))}", "", "", None)
+
+    # W3
+    for w in (1000, 10000):
+        b, e = f"W3.w{w}.beacon", f"W3.w{w}.etcd"
+        b_all, e_all = f.median(b, "all_notified_ms"), f.median(e, "all_notified_ms")
+        row(f"W3 {w:,} watchers", "all notified after ack: max (p50 / p99) ms",
+            f"{fmt(b_all, 1)} ({fmt(f.median(b, 'p50_ms'), 1)} / {fmt(f.median(b, 'p99_ms'), 1)})",
+            f"etcd {fmt(e_all, 1)} ({fmt(f.median(e, 'p50_ms'), 1)} / {fmt(f.median(e, 'p99_ms'), 1)})",
+            ratio(b_all, e_all), "≤ 300 ms", le(b_all, 300))
+        b_kb, e_kb = f.median(b, "kb_per_watcher"), f.median(e, "kb_per_watcher")
+        row(f"W3 {w:,} watchers", "RSS per parked watcher (KB)", fmt(b_kb, 1), f"etcd {fmt(e_kb, 1)}",
+            ratio(b_kb, e_kb), "≤ 8 KB", le(b_kb, 8))
+        b_ack, b_idle = f.median(b, "ack_with_watchers_ms"), f.median(b, "ack_idle_p50_ms")
+        b_idle_max = f.median(b, "ack_idle_max_ms")
+        e_ack, e_idle = f.median(e, "ack_with_watchers_ms"), f.median(e, "ack_idle_p50_ms")
+        not_delayed = None
+        if b_ack is not None and b_idle is not None and b_idle_max is not None:
+            not_delayed = b_ack <= max(2 * b_idle_max, b_idle + 1.0)
+        row(f"W3 {w:,} watchers", "write ack with watchers (idle p50) ms",
+            f"{fmt(b_ack, 2)} ({fmt(b_idle, 2)})", f"etcd {fmt(e_ack, 2)} ({fmt(e_idle, 2)})", "",
+            "ack not delayed by fan-out", not_delayed)
+        missing = sum(f.median(b, k) or 0 for k in ("missing", "failed", "stale", "early"))
+        if missing:
+            row(f"W3 {w:,} watchers", "watchers missing/failed/stale/early (median)",
+                fmt(missing), "", "", "0", False)
+
+    # W4
+    rest = f.median("W4.rss_at_rest", "rss_kb")
+    restarted = f.median("W4.rss_after_restart", "rss_kb")
+    ready = f.median("W4.restart", "ready_ms")
+    load_rate = f.median("W4.load", "rps")
+    rest_mb = None if rest is None else rest / 1024
+    row("W4 100,000 instances", f"RSS at rest, MB (after restart; loaded at {fmt(load_rate)}/s)",
+        f"{fmt(rest_mb, 1)} ({fmt(None if restarted is None else restarted / 1024, 1)})", "", "",
+        "≤ 150 MB", le(rest_mb, 150))
+    row("W4 100,000 instances", "restart to first correct read, s",
+        fmt(None if ready is None else ready / 1000, 3), "", "", "≤ 1.0 s",
+        le(None if ready is None else ready / 1000, 1.0))
+
+    # W7
+    reads, writes = f.median("W7.beacon", "reads_per_s"), f.median("W7.beacon", "writes_per_s")
+    w2 = f.median("W2.i100.beacon", "rps")
+    row("W7 mixed 95/5, 1,000 watchers", "reads/s + writes/s",
+        f"{fmt(reads)} + {fmt(writes)}", f"W2 Beacon reads {fmt(w2)}", ratio(reads, w2),
+        "reads ≥ 0.60x W2", None if reads is None or w2 is None else reads >= 0.6 * w2)
+    row("W7 mixed 95/5, 1,000 watchers", "read p50 / p99 ms; write p50 / p99 ms",
+        f"{fmt(f.median('W7.beacon', 'read_p50_ms'), 2)} / {fmt(f.median('W7.beacon', 'read_p99_ms'), 2)}; "
+        f"{fmt(f.median('W7.beacon', 'write_p50_ms'), 2)} / {fmt(f.median('W7.beacon', 'write_p99_ms'), 2)}",
+        "", "", "report", None)
+    row("W7 mixed 95/5, 1,000 watchers", "watcher delay from write send p50 / p99 ms",
+        f"{fmt(f.median('W7.beacon', 'watch_delay_p50_ms'), 1)} / "
+        f"{fmt(f.median('W7.beacon', 'watch_delay_p99_ms'), 1)}", "", "", "report", None)
+
+    out = []
+    reps = meta.get("reps", "?")
+    out.append(f"Run {meta.get('date', '?')}: {'--quick, ' if meta.get('quick') else ''}"
+               f"medians of {reps} repetition(s); {meta.get('nproc', '?')} cores "
+               f"({meta.get('cpu', '?')}), kernel {meta.get('kernel', '?')}, load average at start "
+               f"{meta.get('loadavg', '?')}" + (f"; whole run {args.seconds} s" if args.seconds else "")
+               + (f"; commit {meta['commit'][:12]}" if meta.get("commit") else "") + ".")
+    out.append("Servers pinned to core 0, beacon_loadgen to core 1 (taskset).")
+    out.append("")
+    out.append("| Workload | Figure | Beacon | Reference | Beacon/ref | Target | Met |")
+    out.append("|---|---|---|---|---|---|---|")
+    out.extend(rows)
+    out.append("")
+    out.append("\"ack not delayed\": the registration that wakes the watchers is acknowledged within "
+               "max(2x the slowest of 20 idle writes, idle p50 + 1 ms).")
+
+    problems = []
+    for label, objs in sorted(by_label.items()):
+        for o in objs:
+            bad = {k: o[k] for k in ("non_2xx", "errors", "missing", "failed", "stale")
+                   if isinstance(o.get(k), int) and o[k] > 0}
+            if o.get("error"):
+                bad["error"] = o["error"]
+            if o.get("ok") is False:
+                bad["ok"] = False
+            if bad:
+                detail = ", ".join(f"{k}={v}" for k, v in bad.items())
+                if o.get("first_error"):
+                    detail += f", first: {o['first_error'][:120]}"
+                problems.append(f"- {label}: {detail}")
+    if problems:
+        out.append("")
+        out.append("Errors seen during the run:")
+        out.extend(problems)
+
+    busy = []
+    for label, objs in sorted(by_label.items()):
+        for o in objs:
+            if "cpu1_busy" in o and "client_cpu" in o:
+                busy.append((label, o.get("server_cpu"), o.get("cpu0_busy"), o["client_cpu"], o["cpu1_busy"]))
+    if busy:
+        out.append("")
+        out.append("<details><summary>CPU during each measured window (fraction of one core)</summary>")
+        out.append("")
+        out.append("| label | server process | core 0 busy | loadgen process | core 1 busy |")
+        out.append("|---|---|---|---|---|")
+        for label, s, c0, c, c1 in busy:
+            out.append(f"| {label} | {fmt(s, 2)} | {fmt(c0, 2)} | {fmt(c, 2)} | {fmt(c1, 2)} |")
+        out.append("")
+        out.append("</details>")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,546 @@
+#include "dns/message.h"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cstdio>
+#include <deque>
+#include <unordered_map>
+
+namespace beacon::dns {
+
+namespace {
+
+// A legitimate name needs at most one pointer per label; 127 labels fit in 255 bytes.
+constexpr int kMaxPointerHops = 127;
+// Pointers are 14 bits: names written past this offset cannot be pointed to.
+constexpr size_t kMaxPointerOffset = 0x3fff;
+
+Status Malformed(size_t offset, std::string_view what) {
+  return InvalidArgument("dns: malformed message at byte " + std::to_string(offset) + ": " +
+                         std::string(what));
+}
+
+uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint32_t Load32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+
+// Reads a possibly compressed name at *pos. The in-place bytes (before the first pointer) must end
+// by `limit`; bytes reached through pointers only by the message end. On success *pos is just
+// past the in-place bytes.
+Status ReadName(std::span<const uint8_t> msg, size_t* pos, size_t limit, std::string* text) {
+  text->clear();
+  size_t p = *pos;
+  size_t bound = limit;
+  size_t segment_start = p;  // where the current run of labels began: pointers must go below it
+  size_t resume = SIZE_MAX;  // position after the first pointer
+  size_t wire_len = 0;
+  int hops = 0;
+  for (;;) {
+    if (p >= bound) return Malformed(p, "name runs past the end");
+    uint8_t len = msg[p];
+    if ((len & 0xc0) == 0xc0) {
+      if (p + 1 >= bound) return Malformed(p, "truncated compression pointer");
+      size_t target = (static_cast<size_t>(len & 0x3f) << 8) | msg[p + 1];
+      // Strictly backwards from the start of this run: the runs' starts strictly decrease, so
+      // no sequence of pointers can revisit a byte (no loops, even through a label run).
+      if (target >= segment_start) return Malformed(p, "compression pointer does not point back");
+      if (++hops > kMaxPointerHops) return Malformed(p, "too many compression pointers");
+      if (resume == SIZE_MAX) resume = p + 2;
+      p = target;
+      segment_start = target;
+      bound = msg.size();
+      continue;
+    }
+    if ((len & 0xc0) != 0) return Malformed(p, "unsupported label type");
+    if (len == 0) {
+      ++p;
+      break;
+    }
+    if (p + 1 + len > bound) return Malformed(p, "label runs past the end");
+    wire_len += 1 + len;
+    if (wire_len + 1 > kMaxNameWireBytes) return Malformed(p, "name longer than 255 bytes");
+    AppendLabelText(std::string_view(reinterpret_cast<const char*>(&msg[p + 1]), len), text);
+    p += 1 + len;
+  }
+  if (text->empty()) text->push_back('.');
+  *pos = resume != SIZE_MAX ? resume : p;
+  return Status::Ok();
+}
+
+enum class Section { kAnswer, kAuthority, kAdditional };
+
+Status ReadRdata(std::span<const uint8_t> msg, uint16_t type, size_t start, size_t end,
+                 Rdata* rdata) {
+  const size_t len = end - start;
+  auto exact = [&](size_t pos) -> Status {
+    return pos == end ? Status::Ok() : Malformed(pos, "RDATA length does not match its content");
+  };
+  switch (type) {
+    case kTypeA: {
+      if (len != 4) return Malformed(start, "A RDATA is not 4 bytes");
+      RdataA a;
+      std::copy(&msg[start], &msg[start] + 4, a.address.begin());
+      *rdata = a;
+      return Status::Ok();
+    }
+    case kTypeAaaa: {
+      if (len != 16) return Malformed(start, "AAAA RDATA is not 16 bytes");
+      RdataAaaa a;
+      std::copy(&msg[start], &msg[start] + 16, a.address.begin());
+      *rdata = a;
+      return Status::Ok();
+    }
+    case kTypeNs:
+    case kTypeCname:
+    case kTypePtr: {
+      RdataName n;
+      size_t pos = start;
+      BEACON_RETURN_IF_ERROR(ReadName(msg, &pos, end, &n.name));
+      BEACON_RETURN_IF_ERROR(exact(pos));
+      *rdata = std::move(n);
+      return Status::Ok();
+    }
+    case kTypeSrv: {
+      if (len < 7) return Malformed(start, "SRV RDATA too short");
+      RdataSrv s;
+      s.priority = Load16(&msg[start]);
+      s.weight = Load16(&msg[start + 2]);
+      s.port = Load16(&msg[start + 4]);
+      size_t pos = start + 6;
+      BEACON_RETURN_IF_ERROR(ReadName(msg, &pos, end, &s.target));
+      BEACON_RETURN_IF_ERROR(exact(pos));
+      *rdata = std::move(s);
+      return Status::Ok();
+    }
+    case kTypeTxt: {
+      RdataTxt t;
+      size_t pos = start;
+      while (pos < end) {
+        size_t n = msg[pos];
+        if (pos + 1 + n > end) return Malformed(pos, "TXT string runs past its RDATA");
+        t.strings.emplace_back(reinterpret_cast<const char*>(&msg[pos + 1]), n);
+        pos += 1 + n;
+      }
+      *rdata = std::move(t);
+      return Status::Ok();
+    }
+    case kTypeSoa: {
+      RdataSoa s;
+      size_t pos = start;
+      BEACON_RETURN_IF_ERROR(ReadName(msg, &pos, end, &s.mname));
+      BEACON_RETURN_IF_ERROR(ReadName(msg, &pos, end, &s.rname));
+      if (end - pos != 20) return Malformed(pos, "SOA RDATA has the wrong length");
+      s.serial = Load32(&msg[pos]);
+      s.refresh = Load32(&msg[pos + 4]);
+      s.retry = Load32(&msg[pos + 8]);
+      s.expire = Load32(&msg[pos + 12]);
+      s.minimum = Load32(&msg[pos + 16]);
+      *rdata = std::move(s);
+      return Status::Ok();
+    }
+    default:
+      *rdata = RdataRaw{std::string(reinterpret_cast<const char*>(&msg[start]), len)};
+      return Status::Ok();
+  }
+}
+
+Status ReadRecords(std::span<const uint8_t> msg, size_t* pos, size_t count, Section section,
+                   Message* m, uint8_t* extended_rcode) {
+  std::vector<ResourceRecord>* out = section == Section::kAnswer      ? &m->answers
+                                     : section == Section::kAuthority ? &m->authority
+                                                                      : &m->additional;
+  // A record is at least 11 bytes: never reserve more than the bytes left could hold.
+  out->reserve(std::min(count, (msg.size() - *pos) / 11));
+  for (size_t i = 0; i < count; ++i) {
+    ResourceRecord rr;
+    const size_t record_start = *pos;
+    BEACON_RETURN_IF_ERROR(ReadName(msg, pos, msg.size(), &rr.name));
+    if (msg.size() - *pos < 10) return Malformed(*pos, "record header runs past the end");
+    const uint8_t* p = &msg[*pos];
+    rr.type = Load16(p);
+    rr.klass = Load16(p + 2);
+    rr.ttl = Load32(p + 4);
+    size_t rdlength = Load16(p + 8);
+    *pos += 10;
+    if (msg.size() - *pos < rdlength) return Malformed(*pos, "RDATA runs past the end");
+    const size_t rdata_start = *pos;
+    const size_t rdata_end = rdata_start + rdlength;
+    *pos = rdata_end;
+    if (rr.type == kTypeOpt) {
+      if (section != Section::kAdditional) return Malformed(record_start, "OPT outside additional");
+      if (m->edns) return Malformed(record_start, "more than one OPT record");
+      if (rr.name != ".") return Malformed(record_start, "OPT owner is not the root");
+      // Options are TLVs (code, length, data) that must tile the RDATA exactly.
+      for (size_t o = rdata_start; o < rdata_end;) {
+        if (rdata_end - o < 4) return Malformed(o, "truncated EDNS option");
+        size_t olen = Load16(&msg[o + 2]);
+        if (rdata_end - o - 4 < olen) return Malformed(o, "EDNS option runs past its RDATA");
+        o += 4 + olen;
+      }
+      Edns e;
+      e.udp_size = rr.klass;
+      *extended_rcode = static_cast<uint8_t>(rr.ttl >> 24);
+      e.version = static_cast<uint8_t>(rr.ttl >> 16);
+      e.dnssec_ok = (rr.ttl & 0x8000) != 0;
+      e.options.assign(reinterpret_cast<const char*>(msg.data()) + rdata_start, rdlength);
+      m->edns = std::move(e);
+      continue;
+    }
+    BEACON_RETURN_IF_ERROR(ReadRdata(msg, rr.type, rdata_start, rdata_end, &rr.rdata));
+    out->push_back(std::move(rr));
+  }
+  return Status::Ok();
+}
+
+// Writes names with compression. Offsets are relative to the message start (`base_` in out).
+class Encoder {
+ public:
+  explicit Encoder(std::string* out) : out_(out), base_(out->size()) { suffixes_.reserve(32); }
+
+  size_t Offset() const { return out_->size() - base_; }
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void U16(uint16_t v) {
+    out_->push_back(static_cast<char>(v >> 8));
+    out_->push_back(static_cast<char>(v & 0xff));
+  }
+  void U32(uint32_t v) {
+    U16(static_cast<uint16_t>(v >> 16));
+    U16(static_cast<uint16_t>(v & 0xffff));
+  }
+  void Bytes(std::string_view b) { out_->append(b); }
+  void Patch16(size_t offset, uint16_t v) {
+    (*out_)[base_ + offset] = static_cast<char>(v >> 8);
+    (*out_)[base_ + offset + 1] = static_cast<char>(v & 0xff);
+  }
+
+  Status Name(std::string_view text, bool compress) {
+    BEACON_ASSIGN_OR_RETURN(std::string wire, NameToWire(text));
+    names_.push_back(std::move(wire));
+    std::string_view w = names_.back();
+    // Find the longest already-written suffix (whole name first).
+    size_t match_at = w.size() - 1;  // the root label alone: nothing to point to
+    uint16_t match_offset = 0;
+    if (compress) {
+      for (size_t i = 0; i < w.size() - 1; i += 1 + static_cast<uint8_t>(w[i])) {
+        auto it = suffixes_.find(w.substr(i));
+        if (it != suffixes_.end()) {
+          match_at = i;
+          match_offset = it->second;
+          break;
+        }
+      }
+    }
+    const size_t start = Offset();
+    // Register the suffixes we are about to write in place, then write them.
+    for (size_t i = 0; i < match_at; i += 1 + static_cast<uint8_t>(w[i])) {
+      if (start + i > kMaxPointerOffset) break;
+      suffixes_.emplace(w.substr(i), static_cast<uint16_t>(start + i));
+    }
+    if (match_at < w.size() - 1) {
+      Bytes(w.substr(0, match_at));
+      U16(static_cast<uint16_t>(0xc000 | match_offset));
+    } else {
+      Bytes(w);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string* out_;
+  size_t base_;
+  // Wire forms of every name written; the compression keys view into them. A deque never moves
+  // its elements, so the views stay valid while names are added.
+  std::deque<std::string> names_;
+  std::unordered_map<std::string_view, uint16_t> suffixes_;
+};
+
+Status EncodeRecord(Encoder& e, const ResourceRecord& rr) {
+  BEACON_RETURN_IF_ERROR(e.Name(rr.name, true));
+  e.U16(rr.type);
+  e.U16(rr.klass);
+  e.U32(rr.ttl);
+  const size_t rdlength_at = e.Offset();
+  e.U16(0);
+  const size_t rdata_start = e.Offset();
+  Status s = std::visit(
+      [&](const auto& d) -> Status {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, RdataA> || std::is_same_v<T, RdataAaaa>) {
+          e.Bytes(std::string_view(reinterpret_cast<const char*>(d.address.data()),
+                                   d.address.size()));
+        } else if constexpr (std::is_same_v<T, RdataName>) {
+          return e.Name(d.name, true);
+        } else if constexpr (std::is_same_v<T, RdataSrv>) {
+          e.U16(d.priority);
+          e.U16(d.weight);
+          e.U16(d.port);
+          return e.Name(d.target, false);  // RFC 2782: never compressed
+        } else if constexpr (std::is_same_v<T, RdataTxt>) {
+          for (const std::string& s : d.strings) {
+            if (s.size() > 255) return InvalidArgument("dns: TXT string longer than 255 bytes");
+            e.U8(static_cast<uint8_t>(s.size()));
+            e.Bytes(s);
+          }
+        } else if constexpr (std::is_same_v<T, RdataSoa>) {
+          BEACON_RETURN_IF_ERROR(e.Name(d.mname, true));
+          BEACON_RETURN_IF_ERROR(e.Name(d.rname, true));
+          e.U32(d.serial);
+          e.U32(d.refresh);
+          e.U32(d.retry);
+          e.U32(d.expire);
+          e.U32(d.minimum);
+        } else {
+          e.Bytes(d.bytes);
+        }
+        return Status::Ok();
+      },
+      rr.rdata);
+  BEACON_RETURN_IF_ERROR(s);
+  const size_t rdlength = e.Offset() - rdata_start;
+  if (rdlength > 0xffff) return InvalidArgument("dns: RDATA longer than 65535 bytes");
+  e.Patch16(rdlength_at, static_cast<uint16_t>(rdlength));
+  return Status::Ok();
+}
+
+Status EncodeAll(const Message& m, Encoder& e, const SectionCounts& counts) {
+  const size_t an = std::min(counts.answers, m.answers.size());
+  const size_t ns = std::min(counts.authority, m.authority.size());
+  const size_t ar = std::min(counts.additional, m.additional.size());
+  const size_t arcount = ar + (m.edns ? 1 : 0);
+  if (m.questions.size() > 0xffff || an > 0xffff || ns > 0xffff || arcount > 0xffff) {
+    return InvalidArgument("dns: more than 65535 records in a section");
+  }
+  const Header& h = m.header;
+  if (h.rcode > 0xfff || (h.rcode > 0xf && !m.edns)) {
+    return InvalidArgument("dns: rcode " + std::to_string(h.rcode) + " needs an OPT record");
+  }
+  e.U16(h.id);
+  uint16_t flags = 0;
+  flags |= h.qr ? 0x8000 : 0;
+  flags |= static_cast<uint16_t>((h.opcode & 0xf) << 11);
+  flags |= h.aa ? 0x0400 : 0;
+  flags |= h.tc ? 0x0200 : 0;
+  flags |= h.rd ? 0x0100 : 0;
+  flags |= h.ra ? 0x0080 : 0;
+  flags |= h.ad ? 0x0020 : 0;
+  flags |= h.cd ? 0x0010 : 0;
+  flags |= h.rcode & 0xf;
+  e.U16(flags);
+  e.U16(static_cast<uint16_t>(m.questions.size()));
+  e.U16(static_cast<uint16_t>(an));
+  e.U16(static_cast<uint16_t>(ns));
+  e.U16(static_cast<uint16_t>(arcount));
+  for (const Question& q : m.questions) {
+    BEACON_RETURN_IF_ERROR(e.Name(q.name, true));
+    e.U16(q.type);
+    e.U16(q.klass);
+  }
+  for (size_t i = 0; i < an; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.answers[i]));
+  for (size_t i = 0; i < ns; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.authority[i]));
+  for (size_t i = 0; i < ar; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.additional[i]));
+  if (m.edns) {
+    const Edns& x = *m.edns;
+    e.U8(0);  // root owner
+    e.U16(kTypeOpt);
+    e.U16(x.udp_size);
+    e.U32((static_cast<uint32_t>(h.rcode >> 4) << 24) | (static_cast<uint32_t>(x.version) << 16) |
+          (x.dnssec_ok ? 0x8000u : 0u));
+    if (x.options.size() > 0xffff) return InvalidArgument("dns: EDNS options too long");
+    e.U16(static_cast<uint16_t>(x.options.size()));
+    e.Bytes(x.options);
+  }
+  return Status::Ok();
+}
+
+std::string TypeName(uint16_t type) {
+  switch (type) {
+    case kTypeA: return "A";
+    case kTypeNs: return "NS";
+    case kTypeCname: return "CNAME";
+    case kTypeSoa: return "SOA";
+    case kTypePtr: return "PTR";
+    case kTypeMx: return "MX";
+    case kTypeTxt: return "TXT";
+    case kTypeAaaa: return "AAAA";
+    case kTypeSrv: return "SRV";
+    case kTypeOpt: return "OPT";
+    case kTypeAny: return "ANY";
+    default: return "TYPE" + std::to_string(type);
+  }
+}
+
+}  // namespace
+
+Result<Header> ParseHeader(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kHeaderBytes) return Malformed(bytes.size(), "shorter than a header");
+  Header h;
+  h.id = Load16(&bytes[0]);
+  uint16_t flags = Load16(&bytes[2]);
+  h.qr = (flags & 0x8000) != 0;
+  h.opcode = static_cast<uint8_t>((flags >> 11) & 0xf);
+  h.aa = (flags & 0x0400) != 0;
+  h.tc = (flags & 0x0200) != 0;
+  h.rd = (flags & 0x0100) != 0;
+  h.ra = (flags & 0x0080) != 0;
+  h.ad = (flags & 0x0020) != 0;
+  h.cd = (flags & 0x0010) != 0;
+  h.rcode = flags & 0xf;
+  return h;
+}
+
+Result<Message> ParseMessage(std::span<const uint8_t> bytes) {
+  BEACON_ASSIGN_OR_RETURN(Header header, ParseHeader(bytes));
+  Message m;
+  m.header = header;
+  const size_t qdcount = Load16(&bytes[4]);
+  const size_t ancount = Load16(&bytes[6]);
+  const size_t nscount = Load16(&bytes[8]);
+  const size_t arcount = Load16(&bytes[10]);
+  size_t pos = kHeaderBytes;
+  m.questions.reserve(std::min(qdcount, (bytes.size() - pos) / 5));
+  for (size_t i = 0; i < qdcount; ++i) {
+    Question q;
+    BEACON_RETURN_IF_ERROR(ReadName(bytes, &pos, bytes.size(), &q.name));
+    if (bytes.size() - pos < 4) return Malformed(pos, "question runs past the end");
+    q.type = Load16(&bytes[pos]);
+    q.klass = Load16(&bytes[pos + 2]);
+    pos += 4;
+    m.questions.push_back(std::move(q));
+  }
+  uint8_t extended_rcode = 0;
+  BEACON_RETURN_IF_ERROR(ReadRecords(bytes, &pos, ancount, Section::kAnswer, &m, &extended_rcode));
+  BEACON_RETURN_IF_ERROR(
+      ReadRecords(bytes, &pos, nscount, Section::kAuthority, &m, &extended_rcode));
+  BEACON_RETURN_IF_ERROR(
+      ReadRecords(bytes, &pos, arcount, Section::kAdditional, &m, &extended_rcode));
+  if (pos != bytes.size()) return Malformed(pos, "trailing bytes after the last record");
+  m.header.rcode = static_cast<uint16_t>(m.header.rcode | (extended_rcode << 4));
+  return m;
+}
+
+Status EncodeMessage(const Message& message, std::string* out, const SectionCounts& counts) {
+  const size_t before = out->size();
+  Encoder e(out);
+  Status s = EncodeAll(message, e, counts);
+  if (!s.ok()) out->resize(before);
+  return s;
+}
+
+Result<std::string> NameToWire(std::string_view text) {
+  if (text.empty() || text == ".") return std::string(1, '\0');
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument("dns: " + std::string(why) + " in name \"" + std::string(text) + "\"");
+  };
+  std::string wire;
+  wire.reserve(text.size() + 2);
+  size_t label_start = 0;  // index of the open label's length byte
+  wire.push_back('\0');
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.') {
+      size_t len = wire.size() - label_start - 1;
+      if (len == 0) return bad("empty label");
+      wire[label_start] = static_cast<char>(len);
+      label_start = wire.size();
+      wire.push_back('\0');  // the next label's length, or the root when nothing follows
+      continue;
+    }
+    if (c == '\\') {
+      if (i + 1 >= text.size()) return bad("lone backslash");
+      auto digit = [&](size_t k) {
+        return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
+      };
+      if (digit(i + 1)) {
+        if (!digit(i + 2) || !digit(i + 3)) return bad("escape \\DDD without three digits");
+        int v = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
+        if (v > 255) return bad("escape \\DDD above 255");
+        c = static_cast<char>(v);
+        i += 3;
+      } else {
+        c = text[++i];
+      }
+    }
+    wire.push_back(c);
+    if (wire.size() - label_start - 1 > kMaxLabelBytes) return bad("label longer than 63 bytes");
+  }
+  if (size_t len = wire.size() - label_start - 1; len > 0) {  // no trailing dot: close and root
+    wire[label_start] = static_cast<char>(len);
+    wire.push_back('\0');
+  }
+  if (wire.size() > kMaxNameWireBytes) return bad("more than 255 bytes");
+  return wire;
+}
+
+Result<std::vector<std::string>> SplitName(std::string_view text) {
+  BEACON_ASSIGN_OR_RETURN(std::string wire, NameToWire(text));
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < wire.size() && wire[i] != '\0'; i += 1 + static_cast<uint8_t>(wire[i])) {
+    labels.emplace_back(wire.substr(i + 1, static_cast<uint8_t>(wire[i])));
+  }
+  return labels;
+}
+
+void AppendLabelText(std::string_view label, std::string* text) {
+  for (char ch : label) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '.' || c == '\\') {
+      text->push_back('\\');
+      text->push_back(ch);
+    } else if (c < 0x21 || c > 0x7e) {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\%03u", c);
+      text->append(buf);
+    } else {
+      text->push_back(ch);
+    }
+  }
+  text->push_back('.');
+}
+
+std::string RecordToString(const ResourceRecord& rr) {
+  std::string s = rr.name + " " + std::to_string(rr.ttl) + " " +
+                  (rr.klass == kClassIn ? std::string("IN") : "CLASS" + std::to_string(rr.klass)) +
+                  " " + TypeName(rr.type) + " ";
+  std::visit(
+      [&](const auto& d) {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, RdataA>) {
+          char buf[INET_ADDRSTRLEN];
+          inet_ntop(AF_INET, d.address.data(), buf, sizeof(buf));
+          s += buf;
+        } else if constexpr (std::is_same_v<T, RdataAaaa>) {
+          char buf[INET6_ADDRSTRLEN];
+          inet_ntop(AF_INET6, d.address.data(), buf, sizeof(buf));
+          s += buf;
+        } else if constexpr (std::is_same_v<T, RdataName>) {
+          s += d.name;
+        } else if constexpr (std::is_same_v<T, RdataSrv>) {
+          s += std::to_string(d.priority) + " " + std::to_string(d.weight) + " " +
+               std::to_string(d.port) + " " + d.target;
+        } else if constexpr (std::is_same_v<T, RdataTxt>) {
+          for (size_t i = 0; i < d.strings.size(); ++i) {
+            if (i > 0) s += ' ';
+            s += '"' + d.strings[i] + '"';
+          }
+        } else if constexpr (std::is_same_v<T, RdataSoa>) {
+          s += d.mname + " " + d.rname + " " + std::to_string(d.serial) + " " +
+               std::to_string(d.refresh) + " " + std::to_string(d.retry) + " " +
+               std::to_string(d.expire) + " " + std::to_string(d.minimum);
+        } else {
+          s += "\\# " + std::to_string(d.bytes.size());
+          char buf[3];
+          if (!d.bytes.empty()) s += ' ';
+          for (char c : d.bytes) {
+            std::snprintf(buf, sizeof(buf), "%02x", static_cast<unsigned char>(c));
+            s += buf;
+          }
+        }
+      },
+      rr.rdata);
+  return s;
+}
+
+}  // namespace beacon::dns

@@ -1,0 +1,363 @@
+#include "dns/resolver.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "dns/query_name.h"
+
+namespace beacon::dns {
+
+namespace {
+
+using catalog::HealthStatus;
+using catalog::Instance;
+
+// An address as Consul's DNS treats it: an IP literal gives A/AAAA, anything else is a hostname
+// and gives a CNAME.
+struct ParsedAddress {
+  enum Kind { kV4, kV6, kHostname, kNone } kind = kNone;
+  std::array<uint8_t, 16> bytes{};
+};
+
+ParsedAddress ParseAddress(const std::string& text) {
+  ParsedAddress a;
+  if (text.empty()) return a;
+  if (inet_pton(AF_INET, text.c_str(), a.bytes.data()) == 1) {
+    a.kind = ParsedAddress::kV4;
+  } else if (inet_pton(AF_INET6, text.c_str(), a.bytes.data()) == 1) {
+    a.kind = ParsedAddress::kV6;
+  } else {
+    a.kind = NameToWire(text).ok() ? ParsedAddress::kHostname : ParsedAddress::kNone;
+  }
+  return a;
+}
+
+std::string Fqdn(const std::string& host) {
+  return !host.empty() && host.back() == '.' ? host : host + ".";
+}
+
+// The A, AAAA or CNAME record for `addr` that a question of `qtype` wants, if any.
+bool AddressRecord(const ParsedAddress& addr, const std::string& address_text, uint16_t qtype,
+                   const std::string& owner, uint32_t ttl, ResourceRecord* rr) {
+  const bool any = qtype == kTypeAny;
+  rr->name = owner;
+  rr->klass = kClassIn;
+  rr->ttl = ttl;
+  switch (addr.kind) {
+    case ParsedAddress::kV4: {
+      if (qtype != kTypeA && !any) return false;
+      RdataA a;
+      std::copy(addr.bytes.begin(), addr.bytes.begin() + 4, a.address.begin());
+      rr->type = kTypeA;
+      rr->rdata = a;
+      return true;
+    }
+    case ParsedAddress::kV6: {
+      if (qtype != kTypeAaaa && !any) return false;
+      RdataAaaa a;
+      a.address = addr.bytes;
+      rr->type = kTypeAaaa;
+      rr->rdata = a;
+      return true;
+    }
+    case ParsedAddress::kHostname:
+      if (qtype != kTypeA && qtype != kTypeAaaa && !any) return false;
+      rr->type = kTypeCname;
+      rr->rdata = RdataName{Fqdn(address_text)};
+      return true;
+    case ParsedAddress::kNone:
+      return false;
+  }
+  return false;
+}
+
+std::string HexAddress(const ParsedAddress& addr) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t n = addr.kind == ParsedAddress::kV4 ? 4 : 16;
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    s += kHex[addr.bytes[i] >> 4];
+    s += kHex[addr.bytes[i] & 0xf];
+  }
+  return s;
+}
+
+// "<label>.<kind>.<dc>.<domain>"
+std::string TargetName(std::string_view label, std::string_view kind, const DnsOptions& options) {
+  std::string s;
+  s.reserve(label.size() + kind.size() + options.datacenter.size() + options.domain.size() + 3);
+  s += label;
+  s += '.';
+  s += kind;
+  s += '.';
+  s += options.datacenter;
+  s += '.';
+  if (options.domain != ".") s += options.domain;
+  return s;
+}
+
+// One TXT record per meta pair, "key=value" split into 255-byte character-strings.
+void MetaRecords(const catalog::Node& node, const std::string& owner, uint32_t ttl,
+                 std::vector<ResourceRecord>* out) {
+  for (const auto& [key, value] : node.meta) {
+    std::string kv = key + "=" + value;
+    RdataTxt txt;
+    for (size_t i = 0; i < kv.size(); i += 255) txt.strings.push_back(kv.substr(i, 255));
+    if (txt.strings.empty()) txt.strings.emplace_back();
+    out->push_back(ResourceRecord{owner, kTypeTxt, kClassIn, ttl, std::move(txt)});
+  }
+}
+
+enum class Health { kPassing, kWarning, kCritical };
+
+Health InstanceHealth(const Instance& inst) {
+  Health h = Health::kPassing;
+  for (const auto& check : inst.checks) {
+    if (check->status == HealthStatus::kCritical) return Health::kCritical;
+    if (check->status == HealthStatus::kWarning) h = Health::kWarning;
+  }
+  return h;
+}
+
+bool HasTag(const catalog::Service& service, std::string_view tag) {
+  for (const std::string& t : service.tags) {
+    if (EqualsIgnoreCase(t, tag)) return true;
+  }
+  return false;
+}
+
+bool OtherDatacenter(const QueryName& qn, const DnsOptions& options) {
+  return !qn.datacenter.empty() && !EqualsIgnoreCase(qn.datacenter, options.datacenter);
+}
+
+void CloseAnswer(Resolution* r) { r->additional_end.push_back(r->additional.size()); }
+
+void ResolveService(const QueryName& qn, const Question& q, const catalog::Snapshot& snapshot,
+                    const DnsOptions& options, size_t max_answers, std::minstd_rand& rng,
+                    Resolution* r) {
+  r->outcome = Outcome::kNameError;
+  if (OtherDatacenter(qn, options)) return;
+  const catalog::ServiceGroup* group = snapshot.FindService(qn.service);
+  if (group == nullptr) return;
+
+  struct Candidate {
+    const Instance* instance;
+    Health health;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(group->instances.size());
+  for (const auto& instance : group->instances) {
+    const Instance& inst = *instance;
+    Health h = InstanceHealth(inst);
+    if (h == Health::kCritical || (options.only_passing && h == Health::kWarning)) continue;
+    if (!qn.tag.empty() && !HasTag(*inst.service, qn.tag)) continue;
+    candidates.push_back(Candidate{&inst, h});
+  }
+  // No usable instance reads as "no such name", as in Consul (serviceLookup).
+  if (candidates.empty()) return;
+  r->outcome = Outcome::kFound;
+
+  const uint32_t ttl = static_cast<uint32_t>(ServiceTtl(options, qn.service).count());
+  const bool srv = q.type == kTypeSrv;
+  std::vector<std::string> seen;        // dedup keys of the answers given
+  std::vector<std::string> extra_seen;  // owners that already have their additional records
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    // Partial Fisher-Yates: candidates[i] becomes a uniform pick among those not yet used.
+    std::uniform_int_distribution<size_t> pick(i, candidates.size() - 1);
+    std::swap(candidates[i], candidates[pick(rng)]);
+    if (r->answers.size() >= max_answers) {
+      r->more = true;
+      break;
+    }
+    const Instance& inst = *candidates[i].instance;
+    const catalog::Service& svc = *inst.service;
+    const catalog::Node& node = *inst.node;
+    const bool own_address = !svc.address.empty();
+    const std::string& address_text = own_address ? svc.address : node.address;
+    ParsedAddress addr = ParseAddress(address_text);
+
+    if (!srv) {
+      if (std::find(seen.begin(), seen.end(), address_text) != seen.end()) continue;
+      ResourceRecord rr;
+      if (!AddressRecord(addr, address_text, q.type, q.name, ttl, &rr)) continue;
+      seen.push_back(address_text);
+      r->answers.push_back(std::move(rr));
+      CloseAnswer(r);
+      continue;
+    }
+
+    std::string key = node.name + '\x1f' + address_text + '\x1f' + std::to_string(svc.port);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    std::string target;
+    if (!own_address) {
+      target = TargetName(node.name, "node", options);
+    } else if (addr.kind == ParsedAddress::kV4 || addr.kind == ParsedAddress::kV6) {
+      target = TargetName(HexAddress(addr), "addr", options);
+    } else {
+      target = Fqdn(address_text);
+    }
+    // A node name that cannot be a DNS name (label over 63 bytes, ...) cannot be a target.
+    if (!NameToWire(target).ok()) continue;
+    seen.push_back(std::move(key));
+    RdataSrv rdata;
+    rdata.priority = 1;
+    // Consul's findWeight: Weights.Warning for an instance with a warning check, else Passing.
+    int weight = candidates[i].health == Health::kWarning ? svc.weights.warning
+                                                          : svc.weights.passing;
+    rdata.weight = static_cast<uint16_t>(std::clamp(weight, 0, 65535));
+    rdata.port = static_cast<uint16_t>(std::clamp(svc.port, 0, 65535));
+    rdata.target = target;
+    r->answers.push_back(ResourceRecord{q.name, kTypeSrv, kClassIn, ttl, std::move(rdata)});
+    if (std::find(extra_seen.begin(), extra_seen.end(), target) == extra_seen.end() &&
+        addr.kind != ParsedAddress::kHostname) {
+      extra_seen.push_back(target);
+      ResourceRecord glue;
+      if (AddressRecord(addr, address_text, kTypeAny, target, ttl, &glue)) {
+        r->additional.push_back(std::move(glue));
+      }
+      if (!own_address && options.node_meta_txt) MetaRecords(node, target, ttl, &r->additional);
+    }
+    CloseAnswer(r);
+  }
+}
+
+void ResolveNode(const QueryName& qn, const Question& q, const catalog::Snapshot& snapshot,
+                 const DnsOptions& options, Resolution* r) {
+  r->outcome = Outcome::kNameError;
+  if (OtherDatacenter(qn, options)) return;
+  // By name only: Snapshot::FindNode would also scan every node for a matching UUID.
+  auto it = snapshot.nodes.find(AsciiLower(qn.node));
+  if (it == snapshot.nodes.end()) return;
+  r->outcome = Outcome::kFound;
+  const catalog::Node& node = *it->second->node;
+  const uint32_t ttl = static_cast<uint32_t>(options.node_ttl.count());
+  const bool txt = q.type == kTypeTxt || q.type == kTypeAny;
+  ResourceRecord rr;
+  if (AddressRecord(ParseAddress(node.address), node.address, q.type, q.name, ttl, &rr)) {
+    r->answers.push_back(std::move(rr));
+  }
+  if (txt) {
+    MetaRecords(node, q.name, ttl, &r->answers);
+  } else if (!r->answers.empty() && options.node_meta_txt) {
+    MetaRecords(node, q.name, ttl, &r->additional);
+  }
+  // Every additional record belongs to the first answer.
+  r->additional_end.assign(r->answers.size(), r->additional.size());
+}
+
+void ResolveAddr(const QueryName& qn, const Question& q, const DnsOptions& options,
+                 Resolution* r) {
+  r->outcome = Outcome::kNameError;
+  if (OtherDatacenter(qn, options)) return;
+  r->outcome = Outcome::kFound;
+  ParsedAddress addr;
+  addr.kind = qn.address.size() == 4 ? ParsedAddress::kV4 : ParsedAddress::kV6;
+  std::copy(qn.address.begin(), qn.address.end(), addr.bytes.begin());
+  ResourceRecord rr;
+  if (AddressRecord(addr, "", q.type, q.name, static_cast<uint32_t>(options.node_ttl.count()),
+                    &rr)) {
+    r->answers.push_back(std::move(rr));
+    CloseAnswer(r);
+  }
+}
+
+void ResolveApex(const Question& q, const catalog::Snapshot& snapshot, const DnsOptions& options,
+                 uint32_t now_unix, Resolution* r) {
+  r->outcome = Outcome::kFound;
+  const bool soa = q.type == kTypeSoa || q.type == kTypeAny;
+  const bool ns = q.type == kTypeNs || q.type == kTypeAny;
+  if (!soa && !ns) return;  // NODATA: the apex has only SOA and NS
+
+  // One name server: this agent's node (Consul lists up to 3 servers; Beacon is one).
+  std::vector<ResourceRecord> ns_records;
+  std::vector<ResourceRecord> glue;
+  if (!options.local_node.empty()) {
+    std::string target = TargetName(options.local_node, "node", options);
+    if (NameToWire(target).ok()) {
+      ns_records.push_back(
+          ResourceRecord{options.domain, kTypeNs, kClassIn, 0, RdataName{target}});
+      auto it = snapshot.nodes.find(AsciiLower(options.local_node));
+      if (it != snapshot.nodes.end()) {
+        const std::string& address = it->second->node->address;
+        ParsedAddress addr = ParseAddress(address);
+        ResourceRecord rr;
+        if (addr.kind != ParsedAddress::kHostname &&
+            AddressRecord(addr, address, kTypeAny, target, 0, &rr)) {
+          glue.push_back(std::move(rr));
+        }
+      }
+    }
+  }
+  if (soa) r->answers.push_back(SoaRecord(options, now_unix));
+  if (ns) {
+    r->answers.insert(r->answers.end(), ns_records.begin(), ns_records.end());
+  } else {
+    r->authority = std::move(ns_records);
+  }
+  r->additional = std::move(glue);
+  r->additional_end.assign(r->answers.size(), r->additional.size());
+}
+
+}  // namespace
+
+ResourceRecord SoaRecord(const DnsOptions& options, uint32_t now_unix) {
+  RdataSoa soa;
+  const std::string suffix = options.domain == "." ? "" : options.domain;
+  soa.mname = "ns." + suffix;
+  soa.rname = "hostmaster." + suffix;
+  soa.serial = now_unix;
+  soa.refresh = 3600;
+  soa.retry = 600;
+  soa.expire = 86400;
+  soa.minimum = 0;
+  return ResourceRecord{options.domain, kTypeSoa, kClassIn, 0, std::move(soa)};
+}
+
+Resolution Resolve(const Question& question, const catalog::Snapshot& snapshot,
+                   const DnsOptions& options, size_t max_answers, uint32_t now_unix,
+                   std::minstd_rand& rng) {
+  Resolution r;
+  // Zone transfers are not offered (contract 6: AXFR -> NOTIMP), whatever the name.
+  if (question.type == kTypeAxfr || question.type == kTypeIxfr) {
+    r.outcome = Outcome::kNotImplemented;
+    return r;
+  }
+  if (question.klass != kClassIn && question.klass != kClassAny) {
+    r.outcome = Outcome::kRefused;
+    return r;
+  }
+  QueryName qn = ParseQueryName(question.name, question.type, options.domain);
+  switch (qn.kind) {
+    case QueryKind::kOutsideDomain:
+      r.outcome = Outcome::kRefused;
+      break;
+    case QueryKind::kApex:
+      ResolveApex(question, snapshot, options, now_unix, &r);
+      break;
+    case QueryKind::kService:
+      ResolveService(qn, question, snapshot, options, std::max<size_t>(max_answers, 1), rng, &r);
+      break;
+    case QueryKind::kNode:
+      ResolveNode(qn, question, snapshot, options, &r);
+      break;
+    case QueryKind::kAddr:
+      ResolveAddr(qn, question, options, &r);
+      break;
+    case QueryKind::kUnsupported:
+    case QueryKind::kInvalid:
+      r.outcome = Outcome::kNameError;
+      break;
+  }
+  if (r.answers.size() > max_answers && qn.kind != QueryKind::kService) {
+    // Node TXT answers can be many; the same cap applies (services stop building at the cap).
+    r.answers.resize(max_answers);
+    r.additional_end.resize(max_answers);
+    r.more = true;
+  }
+  return r;
+}
+
+}  // namespace beacon::dns
