@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "dns/server.h"
+#include "health/check_runner.h"
+#include "common/logging.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "net/io_pool.h"
@@ -108,6 +110,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   options.datacenter = config.datacenter;
   options.reap_interval = config.reap_interval;
   options.min_deregister_after = config.min_deregister_after;
+  options.output_update_interval = config.output_update_interval;
   options.metrics = agent->metrics_.get();
   auto catalog = catalog::Catalog::Open(options, agent->store_.get());
   if (!catalog.ok()) return catalog.status().WithContext("open catalog in " + agent->data_dir_);
@@ -128,6 +131,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   info.dns_port = config.dns_port;
   info.version = kConsulCompatVersion;
   info.beacon_version = kBeaconVersion;
+  info.cors_allowed_origins = config.cors_allowed_origins;
   agent->api_ = std::make_unique<http::Api>(*agent->catalog_, info, agent->metrics_.get());
   RegisterCollectors(*agent->metrics_, *agent->catalog_);
 
@@ -163,6 +167,22 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
         });
     agent->dns_->Publish(agent->catalog_->Current());
   }
+  if (config.run_checks) {
+    agent->check_sink_ = std::make_unique<health::CatalogSink>(*agent->catalog_);
+    health::CheckRunnerOptions check_options;
+    check_options.output_update_interval = config.output_update_interval;
+    auto checks = health::CheckRunner::Create(*agent->pool_, *agent->check_sink_, check_options);
+    if (!checks.ok()) return checks.status();
+    agent->checks_ = std::move(*checks);
+    health::CheckRunner* runner = agent->checks_.get();
+    agent->catalog_->AddListener(
+        [runner](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) {
+          runner->Observe(s, c);
+        });
+    // As for HTTP: a snapshot published before AddListener is covered by this full scan; the
+    // runner ignores snapshots older than the newest it has seen.
+    agent->checks_->ObserveFull(agent->catalog_->Current());
+  }
   agent->pool_->Start();
   spdlog::info("agent: node {} in {} serving HTTP on {}:{}, data in {}", config.node_name,
                config.datacenter, config.client_addr, agent->server_->port(), agent->data_dir_);
@@ -177,16 +197,25 @@ Agent::~Agent() { Stop(); }
 void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (checks_) checks_->Stop();  // first: no check result is submitted while shutting down
   if (dns_) dns_->Stop();
-  if (server_) server_->StopAccepting();
+  if (server_) {
+    // Graceful part of the shutdown: parked queries answer, in-flight requests finish (their
+    // writes are committed by the catalog before they are answered).
+    int left = server_->Drain(config_.shutdown_timeout);
+    if (left > 0) spdlog::warn("agent: {} requests still in flight at shutdown", left);
+  }
   if (pool_) pool_->Stop();
   if (catalog_) catalog_->Stop();  // commits whatever is still queued
   dns_.reset();  // its sockets go before the pool's io_contexts (dns/server.h)
   server_.reset();
   api_.reset();
   pool_.reset();
-  catalog_.reset();
+  catalog_.reset();  // its listener calls the check runner until here
+  checks_.reset();  // sessions died with the pool; the sink is no longer used
+  check_sink_.reset();
   store_.reset();
+  FlushLogs();
   if (config_.dev && !data_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(data_dir_, ec);

@@ -1,7 +1,8 @@
 // Agent: the composition root of `beacon agent` (STYLE.md section 1).
 //
-// Start order: store -> catalog (loads the data directory) -> I/O loops -> HTTP API -> DNS; the
-// HTTP and DNS servers are fed every snapshot the catalog publishes. Stop order is the reverse:
+// Start order: store -> catalog (loads the data directory) -> I/O loops -> HTTP API -> DNS ->
+// check runner; the HTTP and DNS servers and the check runner are fed every snapshot the catalog
+// publishes. The check runner stops first, so no check result is submitted during shutdown. Stop order is the reverse:
 // stop DNS and HTTP accepting, stop the loops, drain the writer (every queued write is
 // committed), close the store.
 #pragma once
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "common/status.h"
@@ -27,6 +29,10 @@ class HttpServer;
 namespace beacon::dns {
 class DnsServer;
 }
+namespace beacon::health {
+class CatalogSink;
+class CheckRunner;
+}  // namespace beacon::health
 
 namespace beacon::agent {
 
@@ -49,9 +55,19 @@ struct AgentConfig {
   // Its domain, datacenter and local_node are filled from the fields above at start.
   dns::DnsOptions dns;
   size_t io_threads = 0;  // 0 = one per core
+  // CORS: origins allowed to call the HTTP API from a browser; empty (default) = none, "*" = all.
+  std::vector<std::string> cors_allowed_origins;
+  // How long a graceful stop waits for in-flight requests before closing them.
+  std::chrono::milliseconds shutdown_timeout{10'000};
   // Writer timing; defaults are Consul's. Tests shorten them.
   catalog::Nanos reap_interval = std::chrono::seconds(30);
   catalog::Nanos min_deregister_after = std::chrono::minutes(1);
+  // An output-only check change is written at most this often per check (Consul's
+  // check_update_interval, 5 min); shorter means more writes and more watcher wake-ups.
+  catalog::Nanos output_update_interval = std::chrono::minutes(5);
+  // Whether the agent runs HTTP/TCP/gRPC checks itself (issue #4). Off only for tools and tests
+  // that must not probe anything.
+  bool run_checks = true;
 };
 
 class Agent {
@@ -83,6 +99,8 @@ class Agent {
   std::unique_ptr<http::Api> api_;
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<dns::DnsServer> dns_;
+  std::unique_ptr<health::CatalogSink> check_sink_;
+  std::unique_ptr<health::CheckRunner> checks_;
   bool stopped_ = false;
 };
 

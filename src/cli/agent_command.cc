@@ -3,10 +3,13 @@
 #include <cstdio>
 #include <pthread.h>
 
+#include <thread>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "common/logging.h"
 #include "cli/commands.h"
 #include "common/duration.h"
 #include "common/strings.h"
@@ -68,6 +71,14 @@ int RunAgent(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "err", "off"}));
   app.add_option("--io-threads", config.io_threads, "HTTP event loops (0 = one per core)");
+  LogOptions log_options;
+  app.add_flag("--log-json", log_options.json, "Write log lines as JSON objects");
+  app.add_option("--access-log", log_options.access_log,
+                 "One log line per HTTP request (true/false)")
+      ->capture_default_str();
+  app.add_option("--allowed-origin", config.cors_allowed_origins,
+                 "Origin allowed to call the API from a browser (CORS); repeatable; \"*\" allows "
+                 "every origin. Default: none");
 
   std::vector<std::string> args = ConsulStyleArgs(argc, argv);
   std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 wants them reversed
@@ -99,8 +110,6 @@ int RunAgent(int argc, char** argv) {
     std::fprintf(stderr, "beacon: invalid -dns-node-ttl: %s\n", ttl.status().message().c_str());
     return 1;
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
-
   // Signals are taken by this thread alone (sigwait below): block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -108,6 +117,13 @@ int RunAgent(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+
+  log_options.level = log_level;
+  if (Status s = ConfigureLogging(log_options); !s.ok()) {
+    std::fprintf(stderr, "beacon: %s\n", s.message().c_str());
+    return 1;
+  }
+
 
   auto agent = agent::Agent::Start(config);
   if (!agent.ok()) {
@@ -124,8 +140,20 @@ int RunAgent(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("agent: caught signal {}, shutting down", sig);
+  spdlog::info("agent: caught signal {}, shutting down gracefully (again to exit at once)", sig);
+  // A second signal while the graceful stop runs exits at once (data already acknowledged is
+  // durable; what is in flight was not acknowledged).
+  std::thread second([signals]() mutable {
+    int again = 0;
+    if (sigwait(&signals, &again) == 0) {
+      std::fprintf(stderr, "beacon: second signal %d, exiting now\n", again);
+      std::_Exit(1);
+    }
+  });
+  second.detach();
   (*agent)->Stop();
+  spdlog::info("agent: stopped");
+  FlushLogs();
   return 0;
 }
 

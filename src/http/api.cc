@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/duration.h"
+#include "common/logging.h"
 #include "common/strings.h"
 
 namespace beacon::http {
@@ -120,8 +121,46 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest& request, RequestEnv& env)
   const auto start = std::chrono::steady_clock::now();
   const Route* route = nullptr;
   HttpResponse response = co_await Dispatch(request, env, &route);
-  CountRequest(route, request.method, response.status, std::chrono::steady_clock::now() - start);
+  if (std::string origin = AllowedOrigin(request); !origin.empty()) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", origin);
+    response.headers.emplace_back("Vary", "Origin");
+    response.headers.emplace_back(
+        "Access-Control-Expose-Headers",
+        "X-Consul-Index, X-Consul-KnownLeader, X-Consul-LastContact, X-Consul-ContentHash");
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CountRequest(route, request.method, response.status, elapsed);
+  LogAccess({request.method, request.target, response.status, response.Body().size(),
+             std::chrono::duration<double, std::milli>(elapsed).count(), request.peer});
   co_return response;
+}
+
+std::string Api::AllowedOrigin(const HttpRequest& request) const {
+  if (info_.cors_allowed_origins.empty()) return "";
+  std::string origin = request.Header("origin");
+  if (origin.empty()) return "";
+  for (const std::string& allowed : info_.cors_allowed_origins) {
+    if (allowed == "*") return "*";
+    if (EqualsIgnoreCase(allowed, origin)) return origin;
+  }
+  return "";
+}
+
+HttpResponse Api::Preflight(const HttpRequest& request, const Route& route) const {
+  std::string origin = AllowedOrigin(request);
+  if (origin.empty()) {
+    return HttpResponse::Text(403, "CORS origin not allowed: " + request.Header("origin"));
+  }
+  HttpResponse r = HttpResponse::Empty();
+  r.status = 204;
+  std::string methods;
+  for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
+  r.headers.emplace_back("Access-Control-Allow-Methods", methods);
+  std::string asked = request.Header("access-control-request-headers");
+  r.headers.emplace_back("Access-Control-Allow-Headers",
+                         asked.empty() ? "Content-Type, X-Consul-Token, Authorization" : asked);
+  r.headers.emplace_back("Access-Control-Max-Age", "600");
+  return r;
 }
 
 void Api::CountRequest(const Route* route, const std::string& method, int status,
@@ -163,6 +202,10 @@ asio::awaitable<HttpResponse> Api::Dispatch(HttpRequest& request, RequestEnv& en
   *matched = route;
   if (route == nullptr) {
     co_return HttpResponse::Text(404, "Invalid URL path: not a recognized HTTP API endpoint");
+  }
+  if (request.method == "OPTIONS" && !request.Header("access-control-request-method").empty() &&
+      !request.Header("origin").empty()) {
+    co_return Preflight(request, *route);  // CORS headers are added by Handle()
   }
   if (request.method == "OPTIONS") {
     HttpResponse r = HttpResponse::Empty();
@@ -270,7 +313,9 @@ asio::awaitable<catalog::SnapshotPtr> Api::AwaitReady(
   bool watch_socket = true;
   for (;;) {
     catalog::SnapshotPtr snap = loop.snapshot;
-    if (ready(*snap) || std::chrono::steady_clock::now() >= deadline) co_return snap;
+    if (ready(*snap) || loop.draining || std::chrono::steady_clock::now() >= deadline) {
+      co_return snap;  // draining: shutdown answers parked queries with what they have
+    }
     loop.watches.Park(watch_key, &waiter);
     waiter.timer.expires_at(deadline);
     if (watch_socket) {

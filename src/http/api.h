@@ -31,6 +31,9 @@ struct AgentInfo {
   int dns_port = 8600;
   std::string version;  // Consul-compatible "x.y.z" that Beacon reports
   std::string beacon_version;
+  // Origins allowed to call the API from a browser (CORS). Empty = no CORS headers at all (the
+  // default); "*" allows every origin and must be configured explicitly.
+  std::vector<std::string> cors_allowed_origins;
 };
 
 // Query options common to reads (contract 1.6).
@@ -125,6 +128,12 @@ class Api final : public RequestHandler {
   void AddBlockingHeaders(const Call& call, uint64_t index, HttpResponse& response) const;
   Result<QueryOptions> ParseQueryOptions(const HttpRequest& request) const;
   bool NodeMetaMatches(const QueryOptions& q, const catalog::Node& node) const;
+
+  // CORS (see AgentInfo::cors_allowed_origins): the origin to echo in
+  // Access-Control-Allow-Origin, or "" when the request's Origin is absent or not allowed.
+  std::string AllowedOrigin(const HttpRequest& request) const;
+  // Answers a CORS preflight (OPTIONS with Access-Control-Request-Method) for a known route.
+  HttpResponse Preflight(const HttpRequest& request, const Route& route) const;
 
   // Counts one finished request (thread-safe; caches metric pointers per loop thread).
   void CountRequest(const Route* route, const std::string& method, int status,

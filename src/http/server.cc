@@ -12,6 +12,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "common/strings.h"
 
 namespace beacon::http {
@@ -26,6 +28,7 @@ namespace {
 std::string_view Reason(int status) {
   switch (status) {
     case 200: return "OK";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -147,6 +150,27 @@ void HttpServer::Publish(const catalog::SnapshotPtr& snapshot,
   }
 }
 
+int HttpServer::Drain(std::chrono::milliseconds timeout) {
+  StopAccepting();
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    LoopState* state = loops_[i].get();
+    asio::post(pool_.Get(i), [state] {
+      state->draining = true;
+      state->watches.WakeAll();
+      for (tcp::socket* socket : state->idle) {
+        boost::system::error_code ignored;
+        socket->cancel(ignored);
+      }
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The loops finish the requests; this thread only waits (bounded) for the count to reach zero.
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return in_flight_.load();
+}
+
 asio::awaitable<void> HttpServer::Accept() {
   for (;;) {
     size_t loop = pool_.NextIndex();
@@ -175,10 +199,13 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
     if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
   for (;;) {
+    if (state.draining) break;
     beast::http::request_parser<beast::http::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
     parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    state.idle.insert(&socket);
     auto [ec, bytes] = co_await beast::http::async_read(socket, buffer, parser, kTuple);
+    state.idle.erase(&socket);
     if (ec) {
       HttpResponse error;
       if (ec == beast::http::error::body_limit) {
@@ -205,7 +232,8 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
     size_t qpos = target.find('?');
     auto path = PercentDecode(target.substr(0, qpos), false);
     auto query = QueryParams::Parse(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
-    const bool keep_alive = msg.keep_alive();
+    const bool keep_alive = msg.keep_alive() && !state.draining;
+    in_flight_.fetch_add(1);
     HttpResponse response;
     if (!path || !query.ok()) {
       response = HttpResponse::Text(400, "Invalid URL escape in request target");
@@ -219,9 +247,10 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
       RequestEnv env{state, socket};
       response = co_await handler_.Handle(request, env);
     }
-    if (!socket.is_open()) break;  // the client went away while the request was parked
-    if (!co_await WriteResponse(socket, response, keep_alive)) break;
-    if (!keep_alive) break;
+    bool written = socket.is_open() &&  // closed if the client went away while parked
+                   co_await WriteResponse(socket, response, keep_alive && !state.draining);
+    in_flight_.fetch_sub(1);
+    if (!written || !keep_alive || state.draining) break;
   }
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);

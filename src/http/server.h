@@ -12,9 +12,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,11 @@ struct LoopState {
   catalog::SnapshotPtr snapshot;
   WatchRegistry watches;
   ReadCache cache;
+  // Set when the server drains for shutdown: parked queries answer now, connections close after
+  // their current response.
+  bool draining = false;
+  // Connections waiting for their next request (closed at once when draining).
+  std::unordered_set<boost::asio::ip::tcp::socket*> idle;
   std::minstd_rand rng{std::random_device{}()};
 };
 
@@ -80,6 +88,12 @@ class HttpServer {
   // Stops accepting. Open connections end with the pool.
   void StopAccepting();
 
+  // Graceful shutdown: stops accepting, answers every parked blocking query with its current
+  // result, closes idle connections, and waits until in-flight requests have been answered or
+  // `timeout` passed. Returns the number of requests still in flight (0 = clean). Thread-safe;
+  // must not run on one of the pool's loops.
+  int Drain(std::chrono::milliseconds timeout);
+
  private:
   HttpServer(net::IoPool& pool, RequestHandler& handler, HttpServerOptions options);
   boost::asio::awaitable<void> Accept();
@@ -92,6 +106,7 @@ class HttpServer {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
   Gauge* open_connections_ = nullptr;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace beacon::http

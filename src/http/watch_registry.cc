@@ -23,6 +23,12 @@ void WatchRegistry::Unpark(Waiter* w) {
   Count(-1);
 }
 
+void WatchRegistry::WakeAll() {
+  catalog::ChangeSet all;
+  for (const auto& [key, waiters] : by_key_) all.keys.push_back(key);
+  Notify(all);
+}
+
 void WatchRegistry::Notify(const catalog::ChangeSet& changes) {
   for (const std::string& key : changes.keys) {
     auto found = by_key_.find(key);

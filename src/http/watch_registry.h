@@ -32,6 +32,8 @@ class WatchRegistry {
   void Unpark(Waiter* w);
   // Wakes (cancels the timers of) every waiter under the changed keys and unlinks them.
   void Notify(const catalog::ChangeSet& changes);
+  // Wakes every waiter (shutdown).
+  void WakeAll();
 
   size_t parked() const { return parked_; }
   // Mirrors the number parked into `gauge` (shared by every loop; atomic adds).
