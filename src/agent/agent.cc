@@ -112,6 +112,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   options.min_deregister_after = config.min_deregister_after;
   options.output_update_interval = config.output_update_interval;
   options.metrics = agent->metrics_.get();
+  options.node_meta = config.node_meta;
   auto catalog = catalog::Catalog::Open(options, agent->store_.get());
   if (!catalog.ok()) return catalog.status().WithContext("open catalog in " + agent->data_dir_);
   agent->catalog_ = std::move(*catalog);
@@ -171,6 +172,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     agent->check_sink_ = std::make_unique<health::CatalogSink>(*agent->catalog_);
     health::CheckRunnerOptions check_options;
     check_options.output_update_interval = config.output_update_interval;
+    check_options.min_interval = config.check_min_interval;
     auto checks = health::CheckRunner::Create(*agent->pool_, *agent->check_sink_, check_options);
     if (!checks.ok()) return checks.status();
     agent->checks_ = std::move(*checks);
@@ -184,9 +186,42 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     agent->checks_->ObserveFull(agent->catalog_->Current());
   }
   agent->pool_->Start();
+  if (Status s = agent->ApplyDefinitions(config.service_definitions, config.check_definitions);
+      !s.ok()) {
+    return s.WithContext("config");
+  }
   spdlog::info("agent: node {} in {} serving HTTP on {}:{}, data in {}", config.node_name,
                config.datacenter, config.client_addr, agent->server_->port(), agent->data_dir_);
   return agent;
+}
+
+Status Agent::ApplyDefinitions(std::vector<catalog::RegisterService> services,
+                               std::vector<catalog::RegisterCheck> checks) {
+  std::lock_guard<std::mutex> lock(definitions_mu_);
+  std::set<std::string> service_ids, check_ids;
+  for (catalog::RegisterService& def : services) {
+    std::string name = def.service.name;
+    std::string id = def.service.id.empty() ? name : def.service.id;  // the catalog's default
+    auto r = catalog_->SubmitAndWait(std::move(def));
+    if (!r.ok()) return r.status().WithContext("service definition \"" + name + "\"");
+    service_ids.insert(id);
+  }
+  for (catalog::RegisterCheck& def : checks) {
+    std::string name = def.check.name;
+    std::string id = def.check.id.empty() ? name : def.check.id;
+    auto r = catalog_->SubmitAndWait(std::move(def));
+    if (!r.ok()) return r.status().WithContext("check definition \"" + name + "\"");
+    check_ids.insert(id);
+  }
+  for (const std::string& id : config_check_ids_) {
+    if (!check_ids.count(id)) (void)catalog_->SubmitAndWait(catalog::DeregisterCheck{id});
+  }
+  for (const std::string& id : config_service_ids_) {
+    if (!service_ids.count(id)) (void)catalog_->SubmitAndWait(catalog::DeregisterService{id});
+  }
+  config_service_ids_ = std::move(service_ids);
+  config_check_ids_ = std::move(check_ids);
+  return Status();
 }
 
 uint16_t Agent::http_port() const { return server_ ? server_->port() : 0; }

@@ -10,6 +10,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <map>
+#include <mutex>
+#include <set>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -57,6 +60,10 @@ struct AgentConfig {
   size_t io_threads = 0;  // 0 = one per core
   // CORS: origins allowed to call the HTTP API from a browser; empty (default) = none, "*" = all.
   std::vector<std::string> cors_allowed_origins;
+  // Service and check definitions from configuration files, registered at start.
+  std::vector<catalog::RegisterService> service_definitions;
+  std::vector<catalog::RegisterCheck> check_definitions;
+  std::map<std::string, std::string> node_meta;
   // How long a graceful stop waits for in-flight requests before closing them.
   std::chrono::milliseconds shutdown_timeout{10'000};
   // Writer timing; defaults are Consul's. Tests shorten them.
@@ -68,6 +75,8 @@ struct AgentConfig {
   // Whether the agent runs HTTP/TCP/gRPC checks itself (issue #4). Off only for tools and tests
   // that must not probe anything.
   bool run_checks = true;
+  // Check intervals below this run at this rate (Consul's MinInterval). Lower only in tests.
+  catalog::Nanos check_min_interval = std::chrono::seconds(1);
 };
 
 class Agent {
@@ -87,6 +96,13 @@ class Agent {
   // Stops serving and flushes. Idempotent.
   void Stop();
 
+  // Registers `services` and `checks` (from configuration files) and removes the services and
+  // checks that earlier definitions created but these no longer contain. State registered
+  // through the API is left alone. Thread-safe; waits for the writes. Stops at the first invalid
+  // definition, with its name in the error.
+  Status ApplyDefinitions(std::vector<catalog::RegisterService> services,
+                          std::vector<catalog::RegisterCheck> checks);
+
  private:
   Agent() = default;
 
@@ -102,6 +118,9 @@ class Agent {
   std::unique_ptr<health::CatalogSink> check_sink_;
   std::unique_ptr<health::CheckRunner> checks_;
   bool stopped_ = false;
+  std::mutex definitions_mu_;
+  std::set<std::string> config_service_ids_;  // guarded by definitions_mu_
+  std::set<std::string> config_check_ids_;    // guarded by definitions_mu_
 };
 
 }  // namespace beacon::agent

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "agent/config.h"
 #include "common/logging.h"
 #include "cli/commands.h"
 #include "common/duration.h"
@@ -71,6 +72,11 @@ int RunAgent(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "err", "off"}));
   app.add_option("--io-threads", config.io_threads, "HTTP event loops (0 = one per core)");
+  std::vector<std::string> config_files, config_dirs;
+  app.add_option("--config-file", config_files,
+                 "Consul-style JSON configuration file; repeatable, later files win");
+  app.add_option("--config-dir", config_dirs,
+                 "Directory whose *.json files are read in lexical order; repeatable");
   LogOptions log_options;
   app.add_flag("--log-json", log_options.json, "Write log lines as JSON objects");
   app.add_option("--access-log", log_options.access_log,
@@ -87,6 +93,32 @@ int RunAgent(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Configuration files: their settings apply where no flag was given (flags win).
+  auto file = agent::LoadConfig(config_files, config_dirs);
+  if (!file.ok()) {
+    std::fprintf(stderr, "beacon: %s\n", file.status().message().c_str());
+    return 1;
+  }
+  auto unset = [&app](const char* flag) { return app.count(flag) == 0; };
+  if (file->datacenter && unset("--datacenter")) config.datacenter = *file->datacenter;
+  if (file->node_name && unset("--node")) config.node_name = *file->node_name;
+  if (file->node_id && unset("--node-id")) config.node_id = *file->node_id;
+  if (file->data_dir && unset("--data-dir")) config.data_dir = *file->data_dir;
+  if (file->client_addr && unset("--client")) config.client_addr = *file->client_addr;
+  if (file->bind_addr && unset("--bind")) config.advertise_addr = *file->bind_addr;
+  if (file->http_port && unset("--http-port")) config.http_port = *file->http_port;
+  if (file->dns_port && unset("--dns-port")) config.dns_port = *file->dns_port;
+  if (file->domain && unset("--domain")) config.domain = *file->domain;
+  if (file->log_level && unset("--log-level")) log_level = *file->log_level;
+  if (file->log_json && unset("--log-json")) log_options.json = *file->log_json;
+  if (file->access_log && unset("--access-log")) log_options.access_log = *file->access_log;
+  if (unset("--allowed-origin")) {
+    config.cors_allowed_origins.insert(config.cors_allowed_origins.end(),
+                                       file->allowed_origins.begin(), file->allowed_origins.end());
+  }
+  config.node_meta = file->node_meta;
+  config.service_definitions = file->services;
+  config.check_definitions = file->checks;
   if (log_level == "err") log_level = "error";
   auto whole_seconds = [](std::string_view text) -> Result<std::chrono::seconds> {
     BEACON_ASSIGN_OR_RETURN(auto d, ParseGoDuration(text));
@@ -115,6 +147,7 @@ int RunAgent(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -123,6 +156,7 @@ int RunAgent(int argc, char** argv) {
     std::fprintf(stderr, "beacon: %s\n", s.message().c_str());
     return 1;
   }
+  for (const std::string& warning : file->warnings) spdlog::warn("config: {}", warning);
 
 
   auto agent = agent::Agent::Start(config);
@@ -139,11 +173,31 @@ int RunAgent(int argc, char** argv) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: read the files again and re-apply service and check definitions only; everything
+    // else (API registrations, check states, settings) stays as it is.
+    auto reloaded = agent::LoadConfig(config_files, config_dirs);
+    if (!reloaded.ok()) {
+      spdlog::error("agent: reload failed, keeping the running definitions: {}",
+                    reloaded.status().message());
+      continue;
+    }
+    for (const std::string& warning : reloaded->warnings) spdlog::warn("config: {}", warning);
+    Status applied =
+        (*agent)->ApplyDefinitions(std::move(reloaded->services), std::move(reloaded->checks));
+    if (applied.ok()) {
+      spdlog::info("agent: reloaded service and check definitions");
+    } else {
+      spdlog::error("agent: reload failed: {}", applied.message());
+    }
+  }
   spdlog::info("agent: caught signal {}, shutting down gracefully (again to exit at once)", sig);
   // A second signal while the graceful stop runs exits at once (data already acknowledged is
   // durable; what is in flight was not acknowledged).
   std::thread second([signals]() mutable {
+    sigdelset(&signals, SIGHUP);
     int again = 0;
     if (sigwait(&signals, &again) == 0) {
       std::fprintf(stderr, "beacon: second signal %d, exiting now\n", again);
