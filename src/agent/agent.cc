@@ -1,6 +1,10 @@
 #include "agent/agent.h"
 
 #include <sched.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,6 +46,18 @@ Result<std::string> MakeDevDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "beacon-dev-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return Internal("cannot create a -dev data directory");
   return tmpl;
+}
+
+// Thousands of parked watchers are thousands of sockets: use the hard limit, not the (often
+// 1024) soft one.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("agent: cannot raise the open-file limit: {}", std::strerror(errno));
+    }
+  }
 }
 
 // Gauges read at scrape time: catalog sizes from the current snapshot, and the process RSS.
@@ -140,6 +156,13 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   http_options.address = config.client_addr;
   http_options.port = static_cast<uint16_t>(config.http_port);
   http_options.metrics = agent->metrics_.get();
+  http_options.max_body_bytes = config.http_max_body_bytes;
+  http_options.max_header_bytes = config.http_max_header_bytes;
+  http_options.max_connections = config.http_max_connections;
+  http_options.max_requests_per_connection = config.http_max_requests_per_connection;
+  http_options.idle_timeout = config.http_idle_timeout;
+  http_options.read_timeout = config.http_read_timeout;
+  RaiseFileLimit();
   auto server = http::HttpServer::Start(*agent->pool_, *agent->api_, http_options, snap);
   if (!server.ok()) return server.status();
   agent->server_ = std::move(*server);

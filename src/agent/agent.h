@@ -64,6 +64,13 @@ struct AgentConfig {
   std::vector<catalog::RegisterService> service_definitions;
   std::vector<catalog::RegisterCheck> check_definitions;
   std::map<std::string, std::string> node_meta;
+  // HTTP limits (see http::HttpServerOptions for what each does and its default).
+  size_t http_max_body_bytes = 512 * 1024;
+  size_t http_max_header_bytes = 64 * 1024;
+  size_t http_max_connections = 65536;
+  size_t http_max_requests_per_connection = 0;
+  std::chrono::milliseconds http_idle_timeout{std::chrono::seconds(90)};
+  std::chrono::milliseconds http_read_timeout{std::chrono::seconds(30)};
   // How long a graceful stop waits for in-flight requests before closing them.
   std::chrono::milliseconds shutdown_timeout{10'000};
   // Writer timing; defaults are Consul's. Tests shorten them.

@@ -72,6 +72,25 @@ int RunAgent(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "err", "off"}));
   app.add_option("--io-threads", config.io_threads, "HTTP event loops (0 = one per core)");
+  std::string idle_timeout = "90s", read_timeout = "30s";
+  app.add_option("--http-max-body", config.http_max_body_bytes,
+                 "Largest request body in bytes (413 above)")
+      ->capture_default_str();
+  app.add_option("--http-max-header", config.http_max_header_bytes,
+                 "Largest request head in bytes (431 above)")
+      ->capture_default_str();
+  app.add_option("--http-max-conns", config.http_max_connections,
+                 "Most open HTTP connections (503 above)")
+      ->capture_default_str();
+  app.add_option("--http-max-requests-per-conn", config.http_max_requests_per_connection,
+                 "Requests per connection before it is closed (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--http-idle-timeout", idle_timeout,
+                 "Close a connection with no request in progress after this long")
+      ->capture_default_str();
+  app.add_option("--http-read-timeout", read_timeout,
+                 "A request must arrive within this long of its first byte (408 after)")
+      ->capture_default_str();
   std::vector<std::string> config_files, config_dirs;
   app.add_option("--config-file", config_files,
                  "Consul-style JSON configuration file; repeatable, later files win");
@@ -120,6 +139,17 @@ int RunAgent(int argc, char** argv) {
   config.service_definitions = file->services;
   config.check_definitions = file->checks;
   if (log_level == "err") log_level = "error";
+  for (auto [text, out, name] :
+       {std::tuple{&idle_timeout, &config.http_idle_timeout, "-http-idle-timeout"},
+        std::tuple{&read_timeout, &config.http_read_timeout, "-http-read-timeout"}}) {
+    auto d = ParseGoDuration(*text);
+    if (!d.ok() || d->count() <= 0) {
+      std::fprintf(stderr, "beacon: invalid %s \"%s\": want a positive duration like 30s\n",
+                   name, text->c_str());
+      return 2;
+    }
+    *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
   auto whole_seconds = [](std::string_view text) -> Result<std::chrono::seconds> {
     BEACON_ASSIGN_OR_RETURN(auto d, ParseGoDuration(text));
     if (d.count() < 0) return InvalidArgument("negative TTL " + std::string(text));

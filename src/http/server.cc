@@ -4,6 +4,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -99,6 +101,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(net::IoPool& pool, Request
   if (MetricsRegistry* m = server->options_.metrics) {
     server->open_connections_ =
         m->GetGauge("http.open_connections", {}, "Open HTTP client connections");
+    server->timeouts_ = m->GetCounter("http.timeouts", {}, "Connections closed by idle or read timeout");
+    server->rejected_ = m->GetCounter("http.rejected_connections", {},
+                                      "Connections refused over max_connections");
     parked = m->GetGauge("http.blocking_queries_parked", {}, "Blocking queries waiting");
   }
   for (size_t i = 0; i < pool.size(); ++i) {
@@ -123,10 +128,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(net::IoPool& pool, Request
   server->port_ = acceptor->local_endpoint().port();
   server->acceptor_ = std::move(acceptor);
   asio::co_spawn(pool.Get(0), server->Accept(), asio::detached);
+  for (size_t i = 0; i < pool.size(); ++i) {
+    asio::co_spawn(pool.Get(i), server->Watchdog(i), asio::detached);
+  }
   return server;
 }
 
 void HttpServer::StopAccepting() {
+  accepting_.store(false);
   if (!acceptor_) return;
   asio::post(acceptor_->get_executor(), [a = acceptor_.get()] {
     boost::system::error_code ignored;
@@ -157,9 +166,11 @@ int HttpServer::Drain(std::chrono::milliseconds timeout) {
     asio::post(pool_.Get(i), [state] {
       state->draining = true;
       state->watches.WakeAll();
-      for (tcp::socket* socket : state->idle) {
-        boost::system::error_code ignored;
-        socket->cancel(ignored);
+      for (ConnectionState* c : state->connections) {
+        if (c->reading && !c->got_some(c->parser)) {
+          boost::system::error_code ignored;
+          c->socket->cancel(ignored);
+        }
       }
     });
   }
@@ -169,6 +180,34 @@ int HttpServer::Drain(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return in_flight_.load();
+}
+
+asio::awaitable<void> HttpServer::Watchdog(size_t loop) {
+  LoopState& state = *loops_[loop];
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (accepting_.load()) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    for (ConnectionState* c : state.connections) {
+      if (!c->reading) continue;
+      bool expired = false;
+      if (!c->got_some(c->parser)) {
+        expired = now - c->read_started > options_.idle_timeout;
+      } else if (c->first_byte_seen == std::chrono::steady_clock::time_point{}) {
+        c->first_byte_seen = now;
+      } else {
+        expired = now - c->first_byte_seen > options_.read_timeout;
+      }
+      if (expired) {
+        c->timed_out = true;
+        boost::system::error_code ignored;
+        c->socket->cancel(ignored);
+        if (timeouts_) timeouts_->Inc();
+      }
+    }
+  }
 }
 
 asio::awaitable<void> HttpServer::Accept() {
@@ -183,6 +222,16 @@ asio::awaitable<void> HttpServer::Accept() {
       continue;
     }
     boost::system::error_code ignored;
+    if (connections_.load() >= options_.max_connections) {
+      // Over the limit: say so in one small synchronous write and close.
+      static const std::string kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Length: 29\r\nConnection: close\r\n\r\ntoo many connections, retry\r\n";
+      asio::write(socket, asio::buffer(kBusy), ignored);
+      socket.close(ignored);
+      if (rejected_) rejected_->Inc();
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(pool_.Get(loop), Serve(std::move(socket), loop), asio::detached);
   }
@@ -190,7 +239,15 @@ asio::awaitable<void> HttpServer::Accept() {
 
 asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
   LoopState& state = *loops_[loop];
+  connections_.fetch_add(1);
   if (open_connections_) open_connections_->Add(1);
+  ConnectionState conn;
+  conn.socket = &socket;
+  conn.got_some = [](const void* p) {
+    return static_cast<const beast::http::request_parser<beast::http::string_body>*>(p)->got_some();
+  };
+  state.connections.insert(&conn);
+  size_t served = 0;
   beast::flat_buffer buffer;
   std::string peer;
   {
@@ -203,12 +260,19 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
     beast::http::request_parser<beast::http::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
     parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-    state.idle.insert(&socket);
+    conn.parser = &parser;
+    conn.reading = true;
+    conn.read_started = std::chrono::steady_clock::now();
+    conn.first_byte_seen = {};
     auto [ec, bytes] = co_await beast::http::async_read(socket, buffer, parser, kTuple);
-    state.idle.erase(&socket);
+    conn.reading = false;
     if (ec) {
       HttpResponse error;
-      if (ec == beast::http::error::body_limit) {
+      if (conn.timed_out) {
+        if (!parser.got_some()) break;  // idle keep-alive connection: just close it
+        error = HttpResponse::Text(408, "Request timeout: the request did not arrive within " +
+                                            std::to_string(options_.read_timeout.count()) + " ms");
+      } else if (ec == beast::http::error::body_limit) {
         error = HttpResponse::Text(413, "Request body too large, max size: " +
                                             std::to_string(options_.max_body_bytes) + " bytes");
       } else if (ec == beast::http::error::header_limit) {
@@ -232,7 +296,10 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
     size_t qpos = target.find('?');
     auto path = PercentDecode(target.substr(0, qpos), false);
     auto query = QueryParams::Parse(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
-    const bool keep_alive = msg.keep_alive() && !state.draining;
+    ++served;
+    const bool keep_alive = msg.keep_alive() && !state.draining &&
+                            (options_.max_requests_per_connection == 0 ||
+                             served < options_.max_requests_per_connection);
     in_flight_.fetch_add(1);
     HttpResponse response;
     if (!path || !query.ok()) {
@@ -255,6 +322,8 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   socket.close(ignored);
+  state.connections.erase(&conn);
+  connections_.fetch_sub(1);
   if (open_connections_) open_connections_->Add(-1);
 }
 

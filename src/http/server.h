@@ -39,8 +39,30 @@ struct HttpServerOptions {
   size_t max_body_bytes = 512 * 1024;
   // Largest request line plus headers; larger get 431.
   size_t max_header_bytes = 64 * 1024;
+  // Most open connections; more are answered 503 and closed. Also bounded by the process's file
+  // descriptor limit (the agent raises the soft limit to the hard one).
+  size_t max_connections = 65536;
+  // Requests served on one connection before it is closed (0 = no limit).
+  size_t max_requests_per_connection = 0;
+  // A connection with no request in progress is closed after this long.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(90)};
+  // A request must arrive completely (headers and body) within this long of its first byte, or
+  // it is answered 408 and the connection closed: a slow client cannot hold the server. Blocking
+  // queries are not affected: their wait starts after the request was read.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   // Open connections and parked blocking queries are reported here; nullptr = not reported.
   MetricsRegistry* metrics = nullptr;
+};
+
+// What the loop's watchdog knows of one connection. Touched only by its loop's thread.
+struct ConnectionState {
+  boost::asio::ip::tcp::socket* socket = nullptr;
+  bool reading = false;  // waiting for or reading a request (not in a handler)
+  std::chrono::steady_clock::time_point read_started;
+  std::chrono::steady_clock::time_point first_byte_seen;  // when the watchdog first saw bytes
+  bool (*got_some)(const void* parser) = nullptr;  // has the current request begun to arrive?
+  const void* parser = nullptr;
+  bool timed_out = false;  // the watchdog cancelled the read
 };
 
 // Per-loop state. Touched only by its loop's thread.
@@ -51,8 +73,8 @@ struct LoopState {
   // Set when the server drains for shutdown: parked queries answer now, connections close after
   // their current response.
   bool draining = false;
-  // Connections waiting for their next request (closed at once when draining).
-  std::unordered_set<boost::asio::ip::tcp::socket*> idle;
+  // Every open connection of this loop, for the watchdog and for draining.
+  std::unordered_set<struct ConnectionState*> connections;
   std::minstd_rand rng{std::random_device{}()};
 };
 
@@ -97,6 +119,8 @@ class HttpServer {
  private:
   HttpServer(net::IoPool& pool, RequestHandler& handler, HttpServerOptions options);
   boost::asio::awaitable<void> Accept();
+  // Once a second: closes connections idle for too long and times out slow requests.
+  boost::asio::awaitable<void> Watchdog(size_t loop);
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket, size_t loop);
 
   net::IoPool& pool_;
@@ -106,7 +130,11 @@ class HttpServer {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
   Gauge* open_connections_ = nullptr;
+  Counter* timeouts_ = nullptr;
+  Counter* rejected_ = nullptr;
   std::atomic<int> in_flight_{0};
+  std::atomic<size_t> connections_{0};
+  std::atomic<bool> accepting_{true};
 };
 
 }  // namespace beacon::http
