@@ -40,8 +40,8 @@ import urllib.parse
 
 BINARY = None  # set in main() from argv[1]
 N_SERVICES = 200
-N_THREADS = 8
-N_ROUNDS = 3
+N_THREADS = 32  # issue 8: 32 clients
+N_ROUNDS = 20  # issue 8: 20 rounds of kill -9
 MAX_STREAM_SERVICES = 5000    # bound on the in-flight stream of a round, in case the kill is slow
 STREAM_DEADLINE_S = 20        # and a time bound on it
 STARTUP_TIMEOUT_S = 60        # recovery after a crash may replay a log
