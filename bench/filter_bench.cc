@@ -23,7 +23,8 @@ const std::vector<std::string>& Expressions() {
       R"(v2 in Service.Tags)",
       R"(Service.ID matches "-[0-9]*7$")",
       R"(Checks.Status == passing)",
-      R"(Service.Meta.version == "1.1" and primary in Service.Tags and not (Service.Port < 20010))",
+      R"((Service.Meta.version == "1.1" or Service.Meta.version == "1.2") and )"
+      R"(primary in Service.Tags and Service.Port != 20010)",
   };
   return kExpressions;
 }

@@ -107,15 +107,18 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 BEACON_PID=0
 BEACON_PORT=0
 # start_beacon NAME PORT [agent flags...]: PORT 0 = any; waits until the agent prints its port.
+# -dns-port 0: DNS stays on, as in production, but on a free port, so no run collides with
+# another agent on this machine over the default 8600.
 start_beacon() {
   local name=$1 port=$2 i
   shift 2
-  taskset -c 0 "$BEACON" agent -http-port "$port" -node bench -log-level warn "$@" \
+  : >"$WORK/$name.log"  # exists before the background job opens it, for the sed below
+  taskset -c 0 "$BEACON" agent -http-port "$port" -dns-port 0 -node bench -log-level warn "$@" \
     >"$WORK/$name.log" 2>&1 &
   BEACON_PID=$!
   PIDS+=("$BEACON_PID")
   for ((i = 0; i < 300; i++)); do
-    BEACON_PORT=$(sed -n 's/^beacon: http listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.log")
+    BEACON_PORT=$(sed -n 's/^beacon: http listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.log" 2>/dev/null || true)
     [[ -n "$BEACON_PORT" ]] && return 0
     kill -0 "$BEACON_PID" 2>/dev/null || break
     sleep 0.05
@@ -360,7 +363,7 @@ for ((r = 1; r <= REPS; r++)); do
   log "W4 restart $r"
   stop_pid "$BEACON_PID"
   t0=$(date +%s%N)
-  taskset -c 0 "$BEACON" agent -http-port "$W4_PORT" -node bench -log-level warn \
+  taskset -c 0 "$BEACON" agent -http-port "$W4_PORT" -dns-port 0 -node bench -log-level warn \
     -data-dir "$W4_DIR" >"$WORK/w4-restart-$r.log" 2>&1 &
   BEACON_PID=$!
   PIDS+=("$BEACON_PID")

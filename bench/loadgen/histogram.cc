@@ -10,8 +10,7 @@ namespace {
 constexpr uint64_t kSubBuckets = uint64_t{1} << 7;
 }  // namespace
 
-LatencyHistogram::LatencyHistogram()
-    : counts_((kMaxBits - kSubBucketBits + 1) * kSubBuckets, 0) {
+LatencyHistogram::LatencyHistogram() : counts_((kMaxBits - kSubBucketBits + 1) * kSubBuckets, 0) {
   static_assert(kSubBuckets == (uint64_t{1} << kSubBucketBits));
 }
 

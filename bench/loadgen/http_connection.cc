@@ -1,14 +1,14 @@
 #include "loadgen/http_connection.h"
 
-#include <algorithm>
-#include <cstring>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
+#include <cstring>
 
 namespace beacon::bench {
 
@@ -103,8 +103,8 @@ asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint
 }
 
 asio::awaitable<ErrorCode> HttpConnection::Send(std::string_view request) {
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(request.data(), request.size()),
-                                            kTuple);
+  auto [ec, n] =
+      co_await asio::async_write(socket_, asio::buffer(request.data(), request.size()), kTuple);
   co_return ec;
 }
 

@@ -15,16 +15,15 @@
 // time.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/system/error_code.hpp>
 
 namespace beacon::bench {
 
@@ -34,11 +33,11 @@ struct HttpResponse {
   int status = 0;
   int64_t content_length = -1;  // -1: none given
   bool chunked = false;
-  bool close = false;            // "Connection: close": the server ends the connection after it
-  uint64_t consul_index = 0;     // X-Consul-Index; 0 when absent
+  bool close = false;         // "Connection: close": the server ends the connection after it
+  uint64_t consul_index = 0;  // X-Consul-Index; 0 when absent
   size_t head_bytes = 0;
-  size_t body_bytes = 0;         // decoded body bytes (chunk framing excluded)
-  std::string body;              // filled only when the read was asked to keep the body
+  size_t body_bytes = 0;  // decoded body bytes (chunk framing excluded)
+  std::string body;       // filled only when the read was asked to keep the body
 };
 
 // Serialises a request. `body` empty means no Content-Length unless the method is PUT/POST.

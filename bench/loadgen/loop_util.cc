@@ -1,10 +1,9 @@
 #include "loadgen/loop_util.h"
 
-#include <cstdio>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 
 namespace beacon::bench {
 

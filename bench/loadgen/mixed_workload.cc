@@ -10,15 +10,15 @@
 // measured from the send of the latest write to its service to the arrival of its answer, which
 // attributes each wake-up to the most recent write (close enough when writes to one service are
 // further apart than the delay, which the printed write rate lets a reader check).
-#include <cstdio>
-#include <memory>
-#include <string>
-#include <vector>
+#include <fmt/format.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <fmt/format.h>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "loadgen/histogram.h"
 #include "loadgen/http_connection.h"
@@ -67,9 +67,8 @@ std::string WriteRequest(MixedState& st, int* service) {
     return BuildRequest("PUT", "/v1/agent/service/register", st.host,
                         RegistrationBody(inst, opt.ttl, st.nonce + w));
   }
-  return BuildRequest("PUT",
-                      fmt::format("/v1/agent/check/pass/{}?note=w{}", inst.check_id, st.nonce + w),
-                      st.host);
+  return BuildRequest(
+      "PUT", fmt::format("/v1/agent/check/pass/{}?note=w{}", inst.check_id, st.nonce + w), st.host);
 }
 
 asio::awaitable<void> MixedWorker(MixedState& st, HttpConnection& conn, Latch& done) {
@@ -133,7 +132,8 @@ asio::awaitable<void> MixedWorker(MixedState& st, HttpConnection& conn, Latch& d
   done.CountDown();
 }
 
-asio::awaitable<void> MixedWatcher(MixedState& st, HttpConnection& conn, int service, Latch& ready) {
+asio::awaitable<void> MixedWatcher(MixedState& st, HttpConnection& conn, int service,
+                                   Latch& ready) {
   const std::string base = fmt::format("/v1/health/service/{}{}", st.opt->service_prefix, service);
   HttpResponse response;
   bool counted_ready = false;

@@ -15,10 +15,10 @@
 namespace beacon::bench {
 
 struct InstanceSpec {
-  std::string service;    // e.g. "svc-7"
-  std::string id;         // e.g. "svc-7-42"
-  std::string check_id;   // e.g. "chk-svc-7-42"
-  int index = 0;          // i: the instance's number inside its service
+  std::string service;   // e.g. "svc-7"
+  std::string id;        // e.g. "svc-7-42"
+  std::string check_id;  // e.g. "chk-svc-7-42"
+  int index = 0;         // i: the instance's number inside its service
 };
 
 // The instance for bulk-load sequence number `k`.

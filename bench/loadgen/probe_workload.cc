@@ -4,13 +4,12 @@
 // retried) until the response is a 200 whose body contains count_substr exactly expect_count
 // times, e.g. 100 health entries of a 100-instance service; then reports the wall-clock time
 // since --t0-epoch-ns. The whole poll is bounded by timeout_s.
-#include <chrono>
-#include <cstdio>
-#include <string>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
 
 #include "loadgen/http_connection.h"
 #include "loadgen/proc_stats.h"

@@ -76,7 +76,8 @@ int64_t SelfCpuNs() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   auto ns = [](const timeval& tv) {
-    return static_cast<int64_t>(tv.tv_sec) * 1'000'000'000 + static_cast<int64_t>(tv.tv_usec) * 1000;
+    return static_cast<int64_t>(tv.tv_sec) * 1'000'000'000 +
+           static_cast<int64_t>(tv.tv_usec) * 1000;
   };
   return ns(usage.ru_utime) + ns(usage.ru_stime);
 }

@@ -3,13 +3,12 @@
 // Only responses to requests sent after the warm-up and received before the end of the window
 // count, so the rate is completed responses per second of the window, whatever the connection
 // count. A connection that fails is reconnected (bounded); its failures are counted as errors.
-#include <cstdio>
-#include <memory>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "loadgen/histogram.h"
 #include "loadgen/http_connection.h"
@@ -125,8 +124,7 @@ int RunRead(const ReadOptions& opt) {
         co_await SleepFor(st.measure_start - Clock::now());
         cpu = std::make_unique<CpuWindow>(opt.common.server_pid);
         if (!co_await done.Wait(hard_stop)) {
-          std::fprintf(stderr, "loadgen: read: hard stop, closing %zu connections\n",
-                       conns.size());
+          std::fprintf(stderr, "loadgen: read: hard stop, closing %zu connections\n", conns.size());
           for (auto& c : conns) {
             c->Close();
           }

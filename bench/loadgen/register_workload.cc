@@ -5,13 +5,12 @@
 // only when the 2xx arrives, which both servers send after the write is durable (Beacon: after
 // its group commit is synced; etcd: after the raft entry is fsynced). The rate is acknowledged
 // registrations over the time from the first send to the last acknowledgement.
-#include <cstdio>
-#include <memory>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "loadgen/histogram.h"
 #include "loadgen/http_connection.h"
@@ -121,8 +120,8 @@ int RunRegister(const RegisterOptions& opt) {
   st.host = HostHeader(opt.common);
   st.total = static_cast<int64_t>(opt.services) * opt.instances;
   const Clock::time_point start = Clock::now();
-  st.stop_issuing = opt.max_seconds > 0 ? start + FromSeconds(opt.max_seconds)
-                                        : start + std::chrono::minutes(30);
+  st.stop_issuing =
+      opt.max_seconds > 0 ? start + FromSeconds(opt.max_seconds) : start + std::chrono::minutes(30);
   st.last_ack = start;
   const Clock::time_point hard_stop = st.stop_issuing + std::chrono::seconds(30);
   CpuWindow cpu(opt.common.server_pid);

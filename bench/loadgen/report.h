@@ -16,7 +16,9 @@ namespace beacon::bench {
 class JsonLine {
  public:
   JsonLine& Add(std::string_view key, std::string_view value);
-  JsonLine& Add(std::string_view key, const char* value) { return Add(key, std::string_view(value)); }
+  JsonLine& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
+  }
   JsonLine& Add(std::string_view key, int64_t value);
   JsonLine& Add(std::string_view key, uint64_t value);
   JsonLine& Add(std::string_view key, int value) { return Add(key, static_cast<int64_t>(value)); }

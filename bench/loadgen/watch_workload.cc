@@ -16,16 +16,16 @@
 //     arrived; a response that arrives before the ack counts as 0 and is reported as before_ack.
 //     Beacon responses must carry an X-Consul-Index above the parked one (else: stale).
 // Every phase is bounded by timeout_s; watchers still silent then are reported as missing.
+#include <fmt/format.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <fmt/format.h>
 
 #include "loadgen/histogram.h"
 #include "loadgen/http_connection.h"
@@ -43,7 +43,8 @@ constexpr int kIdleWrites = 20;
 constexpr size_t kWatcherBufferBytes = 8 * 1024;
 
 struct Watcher {
-  explicit Watcher(asio::any_io_executor executor) : conn(std::move(executor), kWatcherBufferBytes) {}
+  explicit Watcher(asio::any_io_executor executor)
+      : conn(std::move(executor), kWatcherBufferBytes) {}
   HttpConnection conn;
   Clock::time_point arrival{};
   int status = 0;
@@ -168,12 +169,11 @@ asio::awaitable<void> Launcher(WatchState& st) {
 asio::awaitable<ErrorCode> WriteInstance(WatchState& st, HttpConnection& ctl,
                                          const InstanceSpec& inst, int64_t seq, int* status) {
   const WatchOptions& opt = *st.opt;
-  const std::string request =
-      opt.common.peer == Peer::kEtcd
-          ? BuildRequest("POST", "/v3/kv/put", st.host,
-                         EtcdPutBody(opt.key_prefix, inst, opt.ttl, seq))
-          : BuildRequest("PUT", "/v1/agent/service/register", st.host,
-                         RegistrationBody(inst, opt.ttl, seq));
+  const std::string request = opt.common.peer == Peer::kEtcd
+                                  ? BuildRequest("POST", "/v3/kv/put", st.host,
+                                                 EtcdPutBody(opt.key_prefix, inst, opt.ttl, seq))
+                                  : BuildRequest("PUT", "/v1/agent/service/register", st.host,
+                                                 RegistrationBody(inst, opt.ttl, seq));
   HttpResponse response;
   ErrorCode ec = co_await ctl.RoundTrip(request, &response, true);
   *status = response.status;
@@ -303,7 +303,8 @@ asio::awaitable<void> RunWatchMain(WatchState& st, WatchResult& result) {
   if (ec || !Is2xx(status)) {
     result.error = "the change was not acknowledged";
   }
-  result.ack_with_watchers_ms = static_cast<double>(Nanos(result.trigger_acked - result.trigger_sent)) / 1e6;
+  result.ack_with_watchers_ms =
+      static_cast<double>(Nanos(result.trigger_acked - result.trigger_sent)) / 1e6;
   co_await st.answered->Wait(result.trigger_acked + FromSeconds(opt.timeout_s));
   st.closing = true;
   for (auto& w : st.watchers) {

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace beacon::bench {
 
 std::string_view PeerName(Peer peer) { return peer == Peer::kEtcd ? "etcd" : "beacon"; }

@@ -21,8 +21,8 @@ enum class Peer { kBeacon, kEtcd };
 struct CommonOptions {
   std::string host = "127.0.0.1";
   int port = 0;
-  std::string label;    // echoed in the JSON line, for scripts
-  int server_pid = 0;   // when > 0: report the server's RSS and CPU use
+  std::string label;   // echoed in the JSON line, for scripts
+  int server_pid = 0;  // when > 0: report the server's RSS and CPU use
   Peer peer = Peer::kBeacon;
 };
 
@@ -44,8 +44,8 @@ struct RegisterOptions {
   CommonOptions common;
   int conns = 16;
   int services = 100;
-  int instances = 100;        // per service
-  double max_seconds = 0;     // > 0: stop issuing after this long (slow fsync at concurrency 1)
+  int instances = 100;     // per service
+  double max_seconds = 0;  // > 0: stop issuing after this long (slow fsync at concurrency 1)
   std::string service_prefix = "svc-";
   std::string key_prefix = "bench";  // etcd keys: /<key_prefix>/services/<service>/<id>
   std::string ttl = "1h";            // the TTL check's TTL; long, so nothing expires mid-run
@@ -57,10 +57,10 @@ struct WatchOptions {
   CommonOptions common;
   int watchers = 1000;
   std::string service = "watched";
-  int service_instances = 10;   // the service's size before the change (response size)
-  int settle_ms = 1500;         // Beacon: minimum wait after the last request is sent
-  int connect_parallel = 128;   // connects in flight at once (stays under the listen backlog)
-  double timeout_s = 30;        // for parking and for the fan-out each
+  int service_instances = 10;  // the service's size before the change (response size)
+  int settle_ms = 1500;        // Beacon: minimum wait after the last request is sent
+  int connect_parallel = 128;  // connects in flight at once (stays under the listen backlog)
+  double timeout_s = 30;       // for parking and for the fan-out each
   std::string key_prefix = "bench";
   std::string ttl = "1h";
 };

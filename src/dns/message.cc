@@ -2,10 +2,9 @@
 
 #include <arpa/inet.h>
 
-#include <cctype>
+#include <algorithm>
 #include <cstdio>
-#include <deque>
-#include <unordered_map>
+#include <cstring>
 
 namespace beacon::dns {
 
@@ -195,66 +194,169 @@ Status ReadRecords(std::span<const uint8_t> msg, size_t* pos, size_t count, Sect
   return Status::Ok();
 }
 
-// Writes names with compression. Offsets are relative to the message start (`base_` in out).
+uint32_t Fnv1a(const uint8_t* p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+// Names already written, by wire suffix -> message offset, for compression. Open addressing
+// over a power-of-two table; keys are byte ranges of `arena_`, which holds the wire form of every
+// name inserted. Reset() is O(1) (a generation bump), so one table per thread is reused across
+// messages and the hot path allocates nothing once the table has grown to its working size.
+class CompressionTable {
+ public:
+  void Reset() {
+    arena_.clear();
+    count_ = 0;
+    if (++generation_ == 0) {  // wrapped: really clear once every 2^32 messages
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+      generation_ = 1;
+    }
+    if (slots_.empty()) slots_.resize(256);
+  }
+
+  // Message offset of an earlier name equal to these bytes, or -1.
+  int Find(const uint8_t* key, size_t len, uint32_t hash) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.generation != generation_) return -1;
+      if (s.hash == hash && s.len == len && std::memcmp(arena_.data() + s.arena_off, key, len) == 0) {
+        return s.msg_off;
+      }
+    }
+  }
+
+  // Copies a whole wire name into the arena; returns where it starts.
+  uint32_t Keep(const uint8_t* wire, size_t len) {
+    auto off = static_cast<uint32_t>(arena_.size());
+    arena_.append(reinterpret_cast<const char*>(wire), len);
+    return off;
+  }
+
+  // REQUIRES: [arena_off, arena_off + len) was returned by Keep. Keeps the first offset seen.
+  void Insert(uint32_t hash, uint32_t arena_off, size_t len, uint16_t msg_off) {
+    if ((count_ + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    const auto* key = reinterpret_cast<const uint8_t*>(arena_.data()) + arena_off;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.generation != generation_) {
+        s = Slot{generation_, hash, arena_off, static_cast<uint16_t>(len), msg_off};
+        ++count_;
+        return;
+      }
+      if (s.hash == hash && s.len == len && std::memcmp(arena_.data() + s.arena_off, key, len) == 0) {
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t generation = 0;
+    uint32_t hash = 0;
+    uint32_t arena_off = 0;
+    uint16_t len = 0;
+    uint16_t msg_off = 0;
+  };
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.generation != generation_) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].generation == generation_) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string arena_;
+  size_t count_ = 0;
+  uint32_t generation_ = 0;
+};
+
+Status BadName(std::string_view text, const char* why) {
+  return InvalidArgument("dns: " + std::string(why) + " in name \"" + std::string(text) + "\"");
+}
+
+// Writes a message into `out` after its current contents (offsets are relative to that point),
+// compressing names through `table`.
 class Encoder {
  public:
-  explicit Encoder(std::string* out) : out_(out), base_(out->size()) { suffixes_.reserve(32); }
+  Encoder(std::string* out, CompressionTable* table)
+      : out_(out), table_(table), base_(out->size()) {
+    table_->Reset();
+  }
 
   size_t Offset() const { return out_->size() - base_; }
   void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
   void U16(uint16_t v) {
-    out_->push_back(static_cast<char>(v >> 8));
-    out_->push_back(static_cast<char>(v & 0xff));
+    const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
+    out_->append(b, 2);
   }
   void U32(uint32_t v) {
-    U16(static_cast<uint16_t>(v >> 16));
-    U16(static_cast<uint16_t>(v & 0xffff));
+    const char b[4] = {static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xff),
+                       static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+    out_->append(b, 4);
   }
   void Bytes(std::string_view b) { out_->append(b); }
+  void Bytes(const uint8_t* p, size_t n) { out_->append(reinterpret_cast<const char*>(p), n); }
   void Patch16(size_t offset, uint16_t v) {
     (*out_)[base_ + offset] = static_cast<char>(v >> 8);
     (*out_)[base_ + offset + 1] = static_cast<char>(v & 0xff);
   }
 
   Status Name(std::string_view text, bool compress) {
-    BEACON_ASSIGN_OR_RETURN(std::string wire, NameToWire(text));
-    names_.push_back(std::move(wire));
-    std::string_view w = names_.back();
-    // Find the longest already-written suffix (whole name first).
-    size_t match_at = w.size() - 1;  // the root label alone: nothing to point to
-    uint16_t match_offset = 0;
+    uint8_t w[kMaxNameWireBytes];
+    size_t n = 0;
+    if (const char* why = TextToWire(text, w, &n)) return BadName(text, why);
+    // Label starts and the hash of the suffix beginning at each (the root alone is never pointed
+    // to: a pointer would be longer than the zero byte).
+    size_t starts[kMaxNameWireBytes / 2 + 1];
+    uint32_t hashes[kMaxNameWireBytes / 2 + 1];
+    size_t labels = 0;
+    for (size_t i = 0; i + 1 < n; i += 1 + w[i]) {
+      starts[labels] = i;
+      hashes[labels] = Fnv1a(w + i, n - i);
+      ++labels;
+    }
+    size_t match = labels;  // the first label of the longest suffix already written
+    int match_offset = -1;
     if (compress) {
-      for (size_t i = 0; i < w.size() - 1; i += 1 + static_cast<uint8_t>(w[i])) {
-        auto it = suffixes_.find(w.substr(i));
-        if (it != suffixes_.end()) {
-          match_at = i;
-          match_offset = it->second;
+      for (size_t j = 0; j < labels; ++j) {
+        match_offset = table_->Find(w + starts[j], n - starts[j], hashes[j]);
+        if (match_offset >= 0) {
+          match = j;
           break;
         }
       }
     }
     const size_t start = Offset();
-    // Register the suffixes we are about to write in place, then write them.
-    for (size_t i = 0; i < match_at; i += 1 + static_cast<uint8_t>(w[i])) {
-      if (start + i > kMaxPointerOffset) break;
-      suffixes_.emplace(w.substr(i), static_cast<uint16_t>(start + i));
+    if (match > 0 && start <= kMaxPointerOffset) {
+      const uint32_t arena_off = table_->Keep(w, n);
+      for (size_t j = 0; j < match && start + starts[j] <= kMaxPointerOffset; ++j) {
+        table_->Insert(hashes[j], arena_off + static_cast<uint32_t>(starts[j]), n - starts[j],
+                       static_cast<uint16_t>(start + starts[j]));
+      }
     }
-    if (match_at < w.size() - 1) {
-      Bytes(w.substr(0, match_at));
+    if (match < labels) {
+      Bytes(w, starts[match]);
       U16(static_cast<uint16_t>(0xc000 | match_offset));
     } else {
-      Bytes(w);
+      Bytes(w, n);
     }
     return Status::Ok();
   }
 
  private:
   std::string* out_;
+  CompressionTable* table_;
   size_t base_;
-  // Wire forms of every name written; the compression keys view into them. A deque never moves
-  // its elements, so the views stay valid while names are added.
-  std::deque<std::string> names_;
-  std::unordered_map<std::string_view, uint16_t> suffixes_;
 };
 
 Status EncodeRecord(Encoder& e, const ResourceRecord& rr) {
@@ -305,7 +407,13 @@ Status EncodeRecord(Encoder& e, const ResourceRecord& rr) {
   return Status::Ok();
 }
 
-Status EncodeAll(const Message& m, Encoder& e, const SectionCounts& counts) {
+Status EncodeAll(const Message& m, Encoder& e, const SectionCounts& counts,
+                 std::vector<uint32_t>* record_ends) {
+  auto record = [&](const ResourceRecord& rr) -> Status {
+    BEACON_RETURN_IF_ERROR(EncodeRecord(e, rr));
+    if (record_ends) record_ends->push_back(static_cast<uint32_t>(e.Offset()));
+    return Status::Ok();
+  };
   const size_t an = std::min(counts.answers, m.answers.size());
   const size_t ns = std::min(counts.authority, m.authority.size());
   const size_t ar = std::min(counts.additional, m.additional.size());
@@ -338,9 +446,10 @@ Status EncodeAll(const Message& m, Encoder& e, const SectionCounts& counts) {
     e.U16(q.type);
     e.U16(q.klass);
   }
-  for (size_t i = 0; i < an; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.answers[i]));
-  for (size_t i = 0; i < ns; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.authority[i]));
-  for (size_t i = 0; i < ar; ++i) BEACON_RETURN_IF_ERROR(EncodeRecord(e, m.additional[i]));
+  if (record_ends) record_ends->push_back(static_cast<uint32_t>(e.Offset()));
+  for (size_t i = 0; i < an; ++i) BEACON_RETURN_IF_ERROR(record(m.answers[i]));
+  for (size_t i = 0; i < ns; ++i) BEACON_RETURN_IF_ERROR(record(m.authority[i]));
+  for (size_t i = 0; i < ar; ++i) BEACON_RETURN_IF_ERROR(record(m.additional[i]));
   if (m.edns) {
     const Edns& x = *m.edns;
     e.U8(0);  // root owner
@@ -421,57 +530,82 @@ Result<Message> ParseMessage(std::span<const uint8_t> bytes) {
   return m;
 }
 
-Status EncodeMessage(const Message& message, std::string* out, const SectionCounts& counts) {
+Status EncodeMessage(const Message& message, std::string* out, const SectionCounts& counts,
+                     std::vector<uint32_t>* record_ends) {
+  // One table per thread, reused: EncodeMessage never re-enters itself.
+  thread_local CompressionTable table;
   const size_t before = out->size();
-  Encoder e(out);
-  Status s = EncodeAll(message, e, counts);
-  if (!s.ok()) out->resize(before);
+  if (record_ends) record_ends->clear();
+  out->reserve(before + kMaxPlainUdpBytes);
+  Encoder e(out, &table);
+  Status s = EncodeAll(message, e, counts, record_ends);
+  if (!s.ok()) {
+    out->resize(before);
+    if (record_ends) record_ends->clear();
+  }
   return s;
 }
 
-Result<std::string> NameToWire(std::string_view text) {
-  if (text.empty() || text == ".") return std::string(1, '\0');
-  auto bad = [&](std::string_view why) {
-    return InvalidArgument("dns: " + std::string(why) + " in name \"" + std::string(text) + "\"");
-  };
-  std::string wire;
-  wire.reserve(text.size() + 2);
+const char* TextToWire(std::string_view text, uint8_t* wire, size_t* len) {
+  if (text.empty() || text == ".") {
+    wire[0] = 0;
+    *len = 1;
+    return nullptr;
+  }
+  constexpr size_t kMax = kMaxNameWireBytes;
+  size_t n = 0;
   size_t label_start = 0;  // index of the open label's length byte
-  wire.push_back('\0');
+  wire[n++] = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '.') {
-      size_t len = wire.size() - label_start - 1;
-      if (len == 0) return bad("empty label");
-      wire[label_start] = static_cast<char>(len);
-      label_start = wire.size();
-      wire.push_back('\0');  // the next label's length, or the root when nothing follows
+      const size_t label = n - label_start - 1;
+      if (label == 0) return "empty label";
+      wire[label_start] = static_cast<uint8_t>(label);
+      if (n >= kMax) return "more than 255 bytes";
+      label_start = n;
+      wire[n++] = 0;  // the next label's length, or the root when nothing follows
       continue;
     }
     if (c == '\\') {
-      if (i + 1 >= text.size()) return bad("lone backslash");
+      if (i + 1 >= text.size()) return "lone backslash";
       auto digit = [&](size_t k) {
-        return k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]));
+        return k < text.size() && text[k] >= '0' && text[k] <= '9';
       };
       if (digit(i + 1)) {
-        if (!digit(i + 2) || !digit(i + 3)) return bad("escape \\DDD without three digits");
+        if (!digit(i + 2) || !digit(i + 3)) return "escape \\DDD without three digits";
         int v = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
-        if (v > 255) return bad("escape \\DDD above 255");
+        if (v > 255) return "escape \\DDD above 255";
         c = static_cast<char>(v);
         i += 3;
       } else {
         c = text[++i];
       }
     }
-    wire.push_back(c);
-    if (wire.size() - label_start - 1 > kMaxLabelBytes) return bad("label longer than 63 bytes");
+    if (n - label_start - 1 >= kMaxLabelBytes) return "label longer than 63 bytes";
+    if (n >= kMax) return "more than 255 bytes";
+    wire[n++] = static_cast<uint8_t>(c);
   }
-  if (size_t len = wire.size() - label_start - 1; len > 0) {  // no trailing dot: close and root
-    wire[label_start] = static_cast<char>(len);
-    wire.push_back('\0');
+  if (const size_t label = n - label_start - 1; label > 0) {  // no trailing dot: close, add root
+    wire[label_start] = static_cast<uint8_t>(label);
+    if (n >= kMax) return "more than 255 bytes";
+    wire[n++] = 0;
   }
-  if (wire.size() > kMaxNameWireBytes) return bad("more than 255 bytes");
-  return wire;
+  *len = n;
+  return nullptr;
+}
+
+bool IsValidName(std::string_view text) {
+  uint8_t wire[kMaxNameWireBytes];
+  size_t len = 0;
+  return TextToWire(text, wire, &len) == nullptr;
+}
+
+Result<std::string> NameToWire(std::string_view text) {
+  uint8_t wire[kMaxNameWireBytes];
+  size_t len = 0;
+  if (const char* why = TextToWire(text, wire, &len)) return BadName(text, why);
+  return std::string(reinterpret_cast<const char*>(wire), len);
 }
 
 Result<std::vector<std::string>> SplitName(std::string_view text) {

@@ -192,12 +192,24 @@ struct SectionCounts {
 // between header and OPT. InvalidArgument (and `out` unchanged) when a name is not valid text
 // (empty label, label over 63 bytes, name over 255 bytes, bad escape), a TXT string is over 255
 // bytes, an RDATA is over 65535 bytes, or the rcode needs an OPT record that is not there.
+// When `record_ends` is not null it receives offsets from the message start: [0] just past the
+// question section, then [1 + i] just past the i-th record written (answers, authority,
+// additional; not the OPT record). Record sizes barely depend on what follows them, so the size
+// of a shorter answer can be estimated from one encode.
 Status EncodeMessage(const Message& message, std::string* out,
-                     const SectionCounts& counts = SectionCounts{});
+                     const SectionCounts& counts = SectionCounts{},
+                     std::vector<uint32_t>* record_ends = nullptr);
 
 // Presentation text -> uncompressed wire name ("\3web\7service\6consul\0"). A missing trailing
 // dot is accepted (the name is taken as fully qualified). Errors as for EncodeMessage.
 Result<std::string> NameToWire(std::string_view text);
+
+// The same without allocating: writes at most kMaxNameWireBytes bytes to `wire` and their count
+// to *len. Returns nullptr on success, else a static string saying what is wrong.
+const char* TextToWire(std::string_view text, uint8_t* wire, size_t* len);
+
+// True when NameToWire(text) would succeed.
+bool IsValidName(std::string_view text);
 
 // Splits presentation text into raw labels (escapes resolved), root = no labels.
 Result<std::vector<std::string>> SplitName(std::string_view text);

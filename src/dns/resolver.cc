@@ -3,13 +3,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 
 #include "common/strings.h"
 #include "dns/query_name.h"
 
 namespace beacon::dns {
-
-namespace {
 
 using catalog::HealthStatus;
 using catalog::Instance;
@@ -21,6 +20,29 @@ struct ParsedAddress {
   std::array<uint8_t, 16> bytes{};
 };
 
+enum class Health { kPassing, kWarning, kCritical };
+
+// One instance that may be answered, with everything that does not depend on the question
+// worked out once.
+struct PreparedInstance {
+  const Instance* instance = nullptr;
+  Health health = Health::kPassing;
+  bool own_address = false;            // the service has its own Address
+  const std::string* address = nullptr;  // service Address, else node Address
+  ParsedAddress parsed;
+  std::string srv_target;  // "" when the target would not be a valid DNS name
+  uint16_t weight = 1;
+  uint16_t port = 0;
+};
+
+// The usable instances of one service lookup (health and tag filters applied).
+struct CandidateList {
+  std::shared_ptr<const catalog::ServiceGroup> group;  // keeps `instance` pointers valid
+  std::vector<PreparedInstance> items;
+};
+
+namespace {
+
 ParsedAddress ParseAddress(const std::string& text) {
   ParsedAddress a;
   if (text.empty()) return a;
@@ -29,7 +51,7 @@ ParsedAddress ParseAddress(const std::string& text) {
   } else if (inet_pton(AF_INET6, text.c_str(), a.bytes.data()) == 1) {
     a.kind = ParsedAddress::kV6;
   } else {
-    a.kind = NameToWire(text).ok() ? ParsedAddress::kHostname : ParsedAddress::kNone;
+    a.kind = IsValidName(text) ? ParsedAddress::kHostname : ParsedAddress::kNone;
   }
   return a;
 }
@@ -111,7 +133,57 @@ void MetaRecords(const catalog::Node& node, const std::string& owner, uint32_t t
   }
 }
 
-enum class Health { kPassing, kWarning, kCritical };
+// Keys already answered, as Consul deduplicates them: (address) for A/AAAA, (node, address, port)
+// for SRV, (target kind, name) for additional records. Flat open addressing that starts small
+// and doubles, so a 3-answer lookup touches a few slots and an n-answer one costs O(n), not
+// O(n^2). Keys view catalog strings, which outlive the call.
+class SeenSet {
+ public:
+  // False when an equal key was inserted before.
+  bool Insert(std::string_view a, std::string_view b, int port) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : a) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+    for (unsigned char c : b) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ static_cast<uint32_t>(port)) * 1099511628211ull;
+    if ((count_ + 1) * 2 > slots_.size()) Grow();
+    Slot* s = Probe(slots_, h, a, b, port);
+    if (s->used) return false;
+    *s = Slot{true, h, a, b, port};
+    ++count_;
+    return true;
+  }
+
+ private:
+  struct Slot {
+    bool used = false;
+    uint64_t hash = 0;
+    std::string_view a;
+    std::string_view b;
+    int port = 0;
+  };
+
+  // The slot holding this key, or the empty slot where it belongs.
+  static Slot* Probe(std::vector<Slot>& slots, uint64_t h, std::string_view a, std::string_view b,
+                     int port) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = slots[i];
+      if (!s.used || (s.hash == h && s.port == port && s.a == a && s.b == b)) return &s;
+    }
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), Slot{});
+    for (const Slot& s : old) {
+      if (s.used) *Probe(slots_, s.hash, s.a, s.b, s.port) = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
 
 Health InstanceHealth(const Instance& inst) {
   Health h = Health::kPassing;
@@ -135,91 +207,109 @@ bool OtherDatacenter(const QueryName& qn, const DnsOptions& options) {
 
 void CloseAnswer(Resolution* r) { r->additional_end.push_back(r->additional.size()); }
 
-void ResolveService(const QueryName& qn, const Question& q, const catalog::Snapshot& snapshot,
-                    const DnsOptions& options, size_t max_answers, std::minstd_rand& rng,
-                    Resolution* r) {
-  r->outcome = Outcome::kNameError;
-  if (OtherDatacenter(qn, options)) return;
-  const catalog::ServiceGroup* group = snapshot.FindService(qn.service);
-  if (group == nullptr) return;
-
-  struct Candidate {
-    const Instance* instance;
-    Health health;
-  };
-  std::vector<Candidate> candidates;
-  candidates.reserve(group->instances.size());
-  for (const auto& instance : group->instances) {
+std::shared_ptr<const CandidateList> BuildCandidates(const QueryName& qn,
+                                                     const catalog::Snapshot& snapshot,
+                                                     const DnsOptions& options) {
+  auto list = std::make_shared<CandidateList>();
+  list->group = snapshot.FindServiceShared(qn.service);
+  if (!list->group) return list;
+  list->items.reserve(list->group->instances.size());
+  for (const auto& instance : list->group->instances) {
     const Instance& inst = *instance;
     Health h = InstanceHealth(inst);
     if (h == Health::kCritical || (options.only_passing && h == Health::kWarning)) continue;
     if (!qn.tag.empty() && !HasTag(*inst.service, qn.tag)) continue;
-    candidates.push_back(Candidate{&inst, h});
+    const catalog::Service& svc = *inst.service;
+    const catalog::Node& node = *inst.node;
+    PreparedInstance c;
+    c.instance = &inst;
+    c.health = h;
+    c.own_address = !svc.address.empty();
+    c.address = c.own_address ? &svc.address : &node.address;
+    c.parsed = ParseAddress(*c.address);
+    if (!c.own_address) {
+      c.srv_target = TargetName(node.name, "node", options);
+    } else if (c.parsed.kind == ParsedAddress::kV4 || c.parsed.kind == ParsedAddress::kV6) {
+      c.srv_target = TargetName(HexAddress(c.parsed), "addr", options);
+    } else {
+      c.srv_target = Fqdn(*c.address);
+    }
+    // A node name that cannot be a DNS name (label over 63 bytes, ...) cannot be a target.
+    if (!IsValidName(c.srv_target)) c.srv_target.clear();
+    // Consul's findWeight: Weights.Warning for an instance with a warning check, else Passing.
+    const int weight = h == Health::kWarning ? svc.weights.warning : svc.weights.passing;
+    c.weight = static_cast<uint16_t>(std::clamp(weight, 0, 65535));
+    c.port = static_cast<uint16_t>(std::clamp(svc.port, 0, 65535));
+    list->items.push_back(std::move(c));
   }
+  return list;
+}
+
+void ResolveService(const QueryName& qn, const Question& q, const catalog::Snapshot& snapshot,
+                    const DnsOptions& options, size_t max_answers, std::minstd_rand& rng,
+                    ResolverCache* cache, Resolution* r) {
+  r->outcome = Outcome::kNameError;
+  if (OtherDatacenter(qn, options)) return;
+  std::shared_ptr<const CandidateList> list;
+  std::string key;
+  if (cache != nullptr) {
+    key = AsciiLower(qn.service);
+    key += '\x1f';
+    key += AsciiLower(qn.tag);
+    list = cache->Find(snapshot, key);
+  }
+  if (!list) {
+    list = BuildCandidates(qn, snapshot, options);
+    if (cache != nullptr) cache->Store(key, list);
+  }
+  const std::vector<PreparedInstance>& items = list->items;
   // No usable instance reads as "no such name", as in Consul (serviceLookup).
-  if (candidates.empty()) return;
+  if (items.empty()) return;
   r->outcome = Outcome::kFound;
 
   const uint32_t ttl = static_cast<uint32_t>(ServiceTtl(options, qn.service).count());
   const bool srv = q.type == kTypeSrv;
-  std::vector<std::string> seen;        // dedup keys of the answers given
-  std::vector<std::string> extra_seen;  // owners that already have their additional records
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    // Partial Fisher-Yates: candidates[i] becomes a uniform pick among those not yet used.
-    std::uniform_int_distribution<size_t> pick(i, candidates.size() - 1);
-    std::swap(candidates[i], candidates[pick(rng)]);
+  thread_local std::vector<uint32_t> order;
+  order.resize(items.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  SeenSet seen;        // answers given
+  SeenSet extra_seen;  // targets that already have their additional records
+  for (size_t i = 0; i < order.size(); ++i) {
     if (r->answers.size() >= max_answers) {
       r->more = true;
       break;
     }
-    const Instance& inst = *candidates[i].instance;
-    const catalog::Service& svc = *inst.service;
-    const catalog::Node& node = *inst.node;
-    const bool own_address = !svc.address.empty();
-    const std::string& address_text = own_address ? svc.address : node.address;
-    ParsedAddress addr = ParseAddress(address_text);
+    // Partial Fisher-Yates: order[i] becomes a uniform pick among those not yet used.
+    std::uniform_int_distribution<size_t> pick(i, order.size() - 1);
+    std::swap(order[i], order[pick(rng)]);
+    const PreparedInstance& c = items[order[i]];
+    const catalog::Node& node = *c.instance->node;
 
     if (!srv) {
-      if (std::find(seen.begin(), seen.end(), address_text) != seen.end()) continue;
       ResourceRecord rr;
-      if (!AddressRecord(addr, address_text, q.type, q.name, ttl, &rr)) continue;
-      seen.push_back(address_text);
+      if (!AddressRecord(c.parsed, *c.address, q.type, q.name, ttl, &rr)) continue;
+      if (!seen.Insert(*c.address, {}, 0)) continue;
       r->answers.push_back(std::move(rr));
       CloseAnswer(r);
       continue;
     }
 
-    std::string key = node.name + '\x1f' + address_text + '\x1f' + std::to_string(svc.port);
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
-    std::string target;
-    if (!own_address) {
-      target = TargetName(node.name, "node", options);
-    } else if (addr.kind == ParsedAddress::kV4 || addr.kind == ParsedAddress::kV6) {
-      target = TargetName(HexAddress(addr), "addr", options);
-    } else {
-      target = Fqdn(address_text);
-    }
-    // A node name that cannot be a DNS name (label over 63 bytes, ...) cannot be a target.
-    if (!NameToWire(target).ok()) continue;
-    seen.push_back(std::move(key));
-    RdataSrv rdata;
-    rdata.priority = 1;
-    // Consul's findWeight: Weights.Warning for an instance with a warning check, else Passing.
-    int weight = candidates[i].health == Health::kWarning ? svc.weights.warning
-                                                          : svc.weights.passing;
-    rdata.weight = static_cast<uint16_t>(std::clamp(weight, 0, 65535));
-    rdata.port = static_cast<uint16_t>(std::clamp(svc.port, 0, 65535));
-    rdata.target = target;
-    r->answers.push_back(ResourceRecord{q.name, kTypeSrv, kClassIn, ttl, std::move(rdata)});
-    if (std::find(extra_seen.begin(), extra_seen.end(), target) == extra_seen.end() &&
-        addr.kind != ParsedAddress::kHostname) {
-      extra_seen.push_back(target);
+    if (c.srv_target.empty()) continue;
+    if (!seen.Insert(node.name, *c.address, c.port)) continue;
+    const bool new_target = c.parsed.kind != ParsedAddress::kHostname &&
+                            extra_seen.Insert(c.own_address ? *c.address : node.name,
+                                              c.own_address ? "addr" : "node", 0);
+    if (new_target) {
       ResourceRecord glue;
-      if (AddressRecord(addr, address_text, kTypeAny, target, ttl, &glue)) {
+      if (AddressRecord(c.parsed, *c.address, kTypeAny, c.srv_target, ttl, &glue)) {
         r->additional.push_back(std::move(glue));
       }
-      if (!own_address && options.node_meta_txt) MetaRecords(node, target, ttl, &r->additional);
+      if (!c.own_address && options.node_meta_txt) {
+        MetaRecords(node, c.srv_target, ttl, &r->additional);
+      }
     }
+    r->answers.push_back(ResourceRecord{q.name, kTypeSrv, kClassIn, ttl,
+                                        RdataSrv{1, c.weight, c.port, c.srv_target}});
     CloseAnswer(r);
   }
 }
@@ -276,7 +366,7 @@ void ResolveApex(const Question& q, const catalog::Snapshot& snapshot, const Dns
   std::vector<ResourceRecord> glue;
   if (!options.local_node.empty()) {
     std::string target = TargetName(options.local_node, "node", options);
-    if (NameToWire(target).ok()) {
+    if (IsValidName(target)) {
       ns_records.push_back(
           ResourceRecord{options.domain, kTypeNs, kClassIn, 0, RdataName{target}});
       auto it = snapshot.nodes.find(AsciiLower(options.local_node));
@@ -303,6 +393,24 @@ void ResolveApex(const Question& q, const catalog::Snapshot& snapshot, const Dns
 
 }  // namespace
 
+std::shared_ptr<const CandidateList> ResolverCache::Find(const catalog::Snapshot& snapshot,
+                                                        const std::string& key) {
+  if (&snapshot != snapshot_ || snapshot.generation != generation_) {
+    lists_.clear();
+    snapshot_ = &snapshot;
+    generation_ = snapshot.generation;
+    return nullptr;
+  }
+  auto it = lists_.find(key);
+  return it == lists_.end() ? nullptr : it->second;
+}
+
+void ResolverCache::Store(const std::string& key, std::shared_ptr<const CandidateList> list) {
+  // Many distinct names (random tags, say) within one snapshot: start over rather than grow.
+  if (lists_.size() >= kMaxEntries) lists_.clear();
+  lists_[key] = std::move(list);
+}
+
 ResourceRecord SoaRecord(const DnsOptions& options, uint32_t now_unix) {
   RdataSoa soa;
   const std::string suffix = options.domain == "." ? "" : options.domain;
@@ -318,7 +426,7 @@ ResourceRecord SoaRecord(const DnsOptions& options, uint32_t now_unix) {
 
 Resolution Resolve(const Question& question, const catalog::Snapshot& snapshot,
                    const DnsOptions& options, size_t max_answers, uint32_t now_unix,
-                   std::minstd_rand& rng) {
+                   std::minstd_rand& rng, ResolverCache* cache) {
   Resolution r;
   // Zone transfers are not offered (contract 6: AXFR -> NOTIMP), whatever the name.
   if (question.type == kTypeAxfr || question.type == kTypeIxfr) {
@@ -338,7 +446,8 @@ Resolution Resolve(const Question& question, const catalog::Snapshot& snapshot,
       ResolveApex(question, snapshot, options, now_unix, &r);
       break;
     case QueryKind::kService:
-      ResolveService(qn, question, snapshot, options, std::max<size_t>(max_answers, 1), rng, &r);
+      ResolveService(qn, question, snapshot, options, std::max<size_t>(max_answers, 1), rng, cache,
+                     &r);
       break;
     case QueryKind::kNode:
       ResolveNode(qn, question, snapshot, options, &r);

@@ -23,48 +23,53 @@ void SetTc(std::string* out, size_t base) {
 }
 
 // Encodes `m` within limits.max_bytes, cutting answers (and the additional records they need) from
-// the end. Returns false when even the bare response does not encode (cannot happen for a
-// question we parsed, but the caller answers SERVFAIL rather than trusting that).
+// the end, the authority section first. Returns false when the message does not encode at all
+// (cannot happen for a question we parsed, but the caller answers SERVFAIL rather than trust it).
 bool EncodeFitting(const Message& m, const std::vector<size_t>& additional_end,
                    const ResponseLimits& limits, bool more, bool udp, bool enable_truncate,
                    std::string* out) {
   const size_t base = out->size();
-  auto try_encode = [&](const SectionCounts& counts) {
-    out->resize(base);
-    return EncodeMessage(m, out, counts).ok() && out->size() - base <= limits.max_bytes;
-  };
-  if (try_encode(SectionCounts{})) {
+  thread_local std::vector<uint32_t> ends;
+  if (!EncodeMessage(m, out, SectionCounts{}, &ends).ok()) return false;
+  const size_t total = out->size() - base;
+  if (total <= limits.max_bytes) {
     if (more && udp && enable_truncate) SetTc(out, base);
     return true;
   }
   const size_t n = m.answers.size();
-  auto counts_for = [&](size_t k) {
-    size_t extra = k == 0 ? 0 : (k - 1 < additional_end.size() ? additional_end[k - 1] : 0);
-    return SectionCounts{k, 0, extra};
+  const size_t ns = m.authority.size();
+  auto extra_for = [&](size_t k) {
+    return k == 0 ? 0 : std::min(additional_end[k - 1], m.additional.size());
   };
-  // Largest k in [1, n] that fits, by bisection: lo always fits (0 is taken to), hi never does.
-  size_t lo = 0;
-  size_t hi = n;
-  if (n > 0 && try_encode(counts_for(n))) {
-    lo = n;  // only the authority section had to go
-  } else {
-    while (hi - lo > 1) {
-      size_t mid = lo + (hi - lo) / 2;
-      (try_encode(counts_for(mid)) ? lo : hi) = mid;
-    }
+  auto try_encode = [&](size_t k, size_t extra) {
+    out->resize(base);
+    return EncodeMessage(m, out, SectionCounts{k, 0, extra}).ok() &&
+           out->size() - base <= limits.max_bytes;
+  };
+  // From the full encode: ends[k] is the size up to answer k; additional record j spans
+  // [ends[n + ns + j], ends[n + ns + j + 1]); everything after the last record is the OPT.
+  const size_t opt_bytes = total - ends.back();
+  auto estimate = [&](size_t k) {
+    const size_t extra = extra_for(k);
+    return ends[k] + (ends[n + ns + extra] - ends[n + ns]) + opt_bytes;
+  };
+  size_t k = n;
+  while (k > 0 && estimate(k) > limits.max_bytes) --k;
+  // The estimate assumes every record keeps its compressed size; if it was off, step down.
+  while (k > 0 && !try_encode(k, extra_for(k))) --k;
+  bool fitted = k > 0;
+  if (!fitted && n > 0 && try_encode(1, 0)) {
+    k = 1;
+    fitted = true;
   }
-  if (lo > 0 && try_encode(counts_for(lo))) {
+  if (fitted) {
     // Dropping only the authority section (NS beside an apex SOA) is not a cut answer.
-    if ((lo < n || more) && udp && enable_truncate) SetTc(out, base);
-    return true;
-  }
-  if (n > 0 && try_encode(SectionCounts{1, 0, 0})) {
-    if (udp && enable_truncate) SetTc(out, base);
+    if ((k < n || more) && udp && enable_truncate) SetTc(out, base);
     return true;
   }
   // Not even one answer fits: say so with TC whatever enable_truncate says, so the client retries
   // over TCP instead of reading "no records".
-  if (try_encode(SectionCounts{0, 0, 0})) {
+  if (try_encode(0, 0)) {
     if (n > 0) SetTc(out, base);
     return true;
   }
@@ -140,7 +145,8 @@ bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string*
     } else {
       const Question& q = query.questions[0];
       limits = LimitsFor(env.transport, query.edns, options, q.type);
-      resolution = Resolve(q, *env.snapshot, options, limits.max_answers, env.now_unix, *env.rng);
+      resolution = Resolve(q, *env.snapshot, options, limits.max_answers, env.now_unix, *env.rng,
+                           env.cache);
     }
   }
 

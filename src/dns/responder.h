@@ -38,6 +38,7 @@ struct QueryEnv {
   const DnsOptions* options = nullptr;          // never null; domain normalised
   std::minstd_rand* rng = nullptr;              // never null
   uint32_t now_unix = 0;                        // SOA serial
+  ResolverCache* cache = nullptr;               // the loop's; may be null
 };
 
 struct RcodeDecision {

@@ -55,6 +55,7 @@ struct DnsServer::State {
     explicit Loop(asio::io_context& io) : udp_socket(io) {}
     catalog::SnapshotPtr snapshot;
     std::minstd_rand rng{std::random_device{}()};
+    ResolverCache cache;
     udp::socket udp_socket;
   };
 
@@ -98,7 +99,7 @@ struct TcpConnection {
 // query; that cancels this wait, which then finds the deadline in the future and waits again.
 asio::awaitable<void> Watchdog(std::shared_ptr<TcpConnection> conn) {
   for (;;) {
-    auto [ec] = co_await conn->deadline.async_wait(kTuple);
+    co_await conn->deadline.async_wait(kTuple);  // fired or moved: both checked below
     if (!conn->socket.is_open()) co_return;
     if (conn->deadline.expiry() <= asio::steady_timer::clock_type::now()) {
       boost::system::error_code ignored;
@@ -128,7 +129,8 @@ asio::awaitable<void> ServeTcp(State* state, size_t loop_index, tcp::socket sock
     if (ec) break;
     // Hold this loop's current snapshot for the query; Publish may replace it while we write.
     catalog::SnapshotPtr snapshot = loop.snapshot;
-    QueryEnv env{Transport::kTcp, snapshot.get(), &state->options, &loop.rng, NowUnix()};
+    QueryEnv env{Transport::kTcp, snapshot.get(), &state->options, &loop.rng, NowUnix(),
+                 &loop.cache};
     response.assign(2, '\0');
     // Nothing to answer (a response, or under 12 bytes): the stream cannot be trusted further.
     if (!Respond(query, env, &response)) break;
@@ -221,7 +223,8 @@ asio::awaitable<void> ServeUdp(State* state, size_t loop_index) {
     }
 
     catalog::SnapshotPtr snapshot = loop.snapshot;
-    QueryEnv env{Transport::kUdp, snapshot.get(), &state->options, &loop.rng, NowUnix()};
+    QueryEnv env{Transport::kUdp, snapshot.get(), &state->options, &loop.rng, NowUnix(),
+                 &loop.cache};
     size_t replies = 0;
     for (int i = 0; i < got; ++i) {
       const mmsghdr& msg = batch->in_msgs[i];

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -95,6 +96,7 @@ class GrpcCall {
   hpack::Decoder decoder_;
   std::string block_;        // header block being collected (HEADERS + CONTINUATION)
   bool block_open_ = false;
+  uint32_t block_stream_ = 0;
   bool block_end_stream_ = false;
   int header_blocks_ = 0;
   int http_status_ = 0;

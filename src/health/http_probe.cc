@@ -1,5 +1,7 @@
 #include "health/http_probe.h"
 
+#include <cctype>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>

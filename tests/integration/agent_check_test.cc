@@ -77,8 +77,8 @@ TEST_F(AgentCheckTest, RegisterNodeCheckViaPutOrPostHasHealthCheckShape) {
 
 TEST_F(AgentCheckTest, RegisterCheckAcceptsIdOrCheckIdAndBindsToService) {
   ASSERT_TRUE(IsOk(agent().Put(kRegisterService, R"({"Name":"web","ID":"web-1","Tags":["x"]})")));
-  ASSERT_TRUE(IsOk(agent().Put(kRegisterCheck,
-                               R"({"Name":"n1","ID":"c1","ServiceID":"web-1","TTL":"30s"})")));
+  ASSERT_TRUE(IsOk(
+      agent().Put(kRegisterCheck, R"({"Name":"n1","ID":"c1","ServiceID":"web-1","TTL":"30s"})")));
   ASSERT_TRUE(IsOk(agent().Put(kRegisterCheck, R"({"Name":"n2","CheckID":"c2",
       "TCP":"127.0.0.1:1","Interval":"1h","Timeout":"1s","Status":"warning"})")));
   JsonDoc doc = Json(agent().Get("/v1/agent/checks"));
@@ -245,8 +245,8 @@ TEST_F(AgentCheckTest, TtlExpiresToCriticalWithTtlExpiredOutput) {
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web?note=last%20words")));
   ASSERT_EQ(StatusOutput("service:web"), "passing last words");
 
-  ASSERT_TRUE(Eventually([&] { return StatusOutput("service:web").starts_with("critical "); },
-                         10s, 50ms))
+  ASSERT_TRUE(
+      Eventually([&] { return StatusOutput("service:web").starts_with("critical "); }, 10s, 50ms))
       << StatusOutput("service:web");
   const std::string output = Json(agent().Get("/v1/agent/checks")).Str("/service:web/Output");
   EXPECT_TRUE(output.starts_with("TTL expired")) << output;

@@ -61,9 +61,8 @@ TEST_F(AgentServiceTest, RegisterViaPutOrPostShowsEveryFieldInAgentServices) {
     EXPECT_EQ(doc.Bool(p + "/EnableTagOverride"), true);
     EXPECT_EQ(doc.Str(p + "/Datacenter"), "dc1");
     // An IPv4 Address adds lan_ipv4 and wan_ipv4 tagged addresses (4.1).
-    EXPECT_EQ(doc.Raw(p + "/TaggedAddresses"),
-              R"({"lan_ipv4":{"Address":"10.0.0.1","Port":8080},)"
-              R"("wan_ipv4":{"Address":"10.0.0.1","Port":8080}})");
+    EXPECT_EQ(doc.Raw(p + "/TaggedAddresses"), R"({"lan_ipv4":{"Address":"10.0.0.1","Port":8080},)"
+                                               R"("wan_ipv4":{"Address":"10.0.0.1","Port":8080}})");
     EXPECT_EQ(doc.Type(p + "/CreateIndex"), "missing");  // AgentService has no indexes
   }
 }
@@ -93,6 +92,30 @@ TEST_F(AgentServiceTest, LowerCaseSnakeCaseAndNullKeysAreAccepted) {
   EXPECT_EQ(doc.Raw("/py-1/Meta"), "{}");
   JsonDoc checks = Json(agent().Get("/v1/agent/checks"));
   EXPECT_EQ(checks.Str("/service:py-1/Type"), "ttl");
+}
+
+TEST_F(AgentServiceTest, AgentServicesAndChecksHonourFilter) {
+  ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","Port":80,"Tags":["a"],
+      "Check":{"TTL":"10m","Status":"warning"}})")));
+  ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"db","Port":5432,"Meta":{"role":"primary"},
+      "Check":{"TTL":"10m"}})")));
+  struct Case {
+    std::string target;
+    std::vector<std::string> want;
+  };
+  const Case cases[] = {
+      {"/v1/agent/services?filter=Service%20==%20web", {"web"}},
+      {"/v1/agent/services?filter=Meta.role%20==%20primary", {"db"}},
+      {"/v1/agent/services?filter=a%20in%20Tags", {"web"}},
+      {"/v1/agent/checks?filter=Status%20==%20warning", {"service:web"}},
+      {"/v1/agent/checks?filter=ServiceName%20!=%20web", {"serfHealth", "service:db"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    Response r = agent().Get(c.target);
+    ASSERT_TRUE(IsOk(r));
+    EXPECT_EQ(Json(r).Keys(""), c.want);
+  }
 }
 
 TEST_F(AgentServiceTest, GetOneServiceCarriesContentHashInBodyAndHeader) {
@@ -228,7 +251,8 @@ TEST_F(AgentServiceTest, ServiceMaintenanceAddsCriticalCheckAndHidesInstance) {
   EXPECT_EQ(doc.Str(p + "/ServiceID"), "web-1");
   EXPECT_EQ(PassingIds("web"), std::vector<std::string>{});
   // Enabling twice is idempotent.
-  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/service/maintenance/web-1?enable=true&reason=upgrading")));
+  ASSERT_TRUE(
+      IsOk(agent().Put("/v1/agent/service/maintenance/web-1?enable=true&reason=upgrading")));
 
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/service/maintenance/web-1?enable=false")));
   EXPECT_EQ(CheckStatuses(),

@@ -39,12 +39,12 @@ class BadInputTest : public AgentTest {
   // Everything a bad request could have touched, with indexes, as one string.
   std::string CatalogState() {
     std::string state;
-    for (const char* target : {"/v1/agent/services", "/v1/agent/checks", "/v1/health/state/any",
-                               "/v1/catalog/services", "/v1/catalog/nodes",
-                               "/v1/catalog/service/ext"}) {
+    for (const char* target :
+         {"/v1/agent/services", "/v1/agent/checks", "/v1/health/state/any", "/v1/catalog/services",
+          "/v1/catalog/nodes", "/v1/catalog/service/ext"}) {
       Response r = agent().Get(target);
-      state += std::string(target) + " " + r.ToString() + " @" +
-               std::to_string(ConsulIndex(r)) + "\n";
+      state +=
+          std::string(target) + " " + r.ToString() + " @" + std::to_string(ConsulIndex(r)) + "\n";
     }
     return state;
   }
@@ -146,8 +146,8 @@ TEST_F(BadInputTest, ServiceRegistrationBodiesAreRejected) {
        400, kDecodeFailed, true},
       {"invalid UTF-8", "PUT", kRegister, "{\"Name\":\"w\xff\xfe\"}", 400, kDecodeFailed, true},
       {"truncated UTF-8", "PUT", kRegister, "{\"Name\":\"w\xc3\"}", 400, kDecodeFailed, true},
-      {"NUL in body", "PUT", kRegister, std::string("{\"Name\":\"w\0\"}", 13), 400,
-       kDecodeFailed, true},
+      {"NUL in body", "PUT", kRegister, std::string("{\"Name\":\"w\0\"}", 13), 400, kDecodeFailed,
+       true},
   };
   for (const BadCase& c : cases) {
     Expect(c);
@@ -168,8 +168,8 @@ TEST_F(BadInputTest, CheckWritesAreRejected) {
        "Invalid check: TTL must be > 0 for TTL checks"},
       {"check update: bad status", "PUT", "/v1/agent/check/update/service:keep",
        R"({"Status":"ok"})", 400, "Invalid check status: 'ok'"},
-      {"check update: malformed", "PUT", "/v1/agent/check/update/service:keep", "{\"Status\"",
-       400, kDecodeFailed, true},
+      {"check update: malformed", "PUT", "/v1/agent/check/update/service:keep", "{\"Status\"", 400,
+       kDecodeFailed, true},
       {"check update: empty body", "PUT", "/v1/agent/check/update/service:keep", "", 400,
        "Request decode failed: EOF"},
       {"check pass: non-TTL", "PUT", "/v1/agent/check/pass/serfHealth", "", 500,
@@ -269,8 +269,8 @@ TEST_F(BadInputTest, OptionsOnAKnownRouteAnswersAllow) {
 TEST_F(BadInputTest, UnknownPathsAre404Text) {
   const std::string message = "Invalid URL path: not a recognized HTTP API endpoint";
   for (const std::string target :
-       {"/v1/bogus", "/v1/agent/servicesx", "/v1/kv/some/key", "/v1/agent/", "/v1/",
-        "/v1/catalog", "/v1/query", "/v1/agent/connect/ca/roots"}) {
+       {"/v1/bogus", "/v1/agent/servicesx", "/v1/kv/some/key", "/v1/agent/", "/v1/", "/v1/catalog",
+        "/v1/query", "/v1/agent/connect/ca/roots"}) {
     SCOPED_TRACE(target);
     Expect({target, "GET", target, "", 404, message});
   }

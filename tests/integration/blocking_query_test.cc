@@ -30,8 +30,8 @@ constexpr milliseconds kShortWait = 300ms;
 
 std::string WithIndex(const std::string& target, uint64_t index, milliseconds wait) {
   const char sep = target.find('?') == std::string::npos ? '?' : '&';
-  return target + sep + "index=" + std::to_string(index) +
-         "&wait=" + std::to_string(wait.count()) + "ms";
+  return target + sep + "index=" + std::to_string(index) + "&wait=" + std::to_string(wait.count()) +
+         "ms";
 }
 
 struct Timed {
@@ -63,10 +63,9 @@ class BlockingQueryTest : public AgentTest {
   // new connection has at least reached the server.
   void AwaitConnections(size_t base, size_t n) {
     ASSERT_TRUE(Eventually(
-        [&] { return CountServerConnections(agent().port()).value_or(SIZE_MAX) >= base + n; },
-        20s))
-        << "server connections: " << CountServerConnections(agent().port()).value_or(0)
-        << ", want " << base + n;
+        [&] { return CountServerConnections(agent().port()).value_or(SIZE_MAX) >= base + n; }, 20s))
+        << "server connections: " << CountServerConnections(agent().port()).value_or(0) << ", want "
+        << base + n;
   }
   size_t Connections() { return CountServerConnections(agent().port()).value_or(0); }
 };
@@ -141,10 +140,10 @@ INSTANTIATE_TEST_SUITE_P(EveryBlockingRead, BlockingWakeTest, ::testing::ValuesI
 
 TEST_F(BlockingQueryTest, EveryBlockingReadTimesOutWithTheSameIndex) {
   const std::string targets[] = {
-      "/v1/health/service/web", "/v1/health/service/nope", "/v1/catalog/service/web",
-      "/v1/health/checks/web",  "/v1/catalog/services",    "/v1/catalog/nodes",
-      "/v1/catalog/node/test-node", "/v1/catalog/node/nope", "/v1/health/node/test-node",
-      "/v1/health/state/any",   "/v1/health/state/critical",
+      "/v1/health/service/web",     "/v1/health/service/nope",   "/v1/catalog/service/web",
+      "/v1/health/checks/web",      "/v1/catalog/services",      "/v1/catalog/nodes",
+      "/v1/catalog/node/test-node", "/v1/catalog/node/nope",     "/v1/health/node/test-node",
+      "/v1/health/state/any",       "/v1/health/state/critical",
   };
   // Started together, so the whole table takes one wait.
   std::vector<std::pair<Response, std::future<Timed>>> watches;
@@ -169,31 +168,65 @@ TEST_F(BlockingQueryTest, EveryBlockingReadTimesOutWithTheSameIndex) {
 TEST_F(BlockingQueryTest, IndexAheadOfTheServerWaitsForTheDeadline) {
   // A client that saw a bigger index (another cluster, old data) is parked too (2.3.5).
   const uint64_t index = ConsulIndex(agent().Get("/v1/health/service/web"));
-  Timed t = StartTimed(agent().port(),
-                       WithIndex("/v1/health/service/web", index + 1000, kShortWait))
-                .get();
+  Timed t =
+      StartTimed(agent().port(), WithIndex("/v1/health/service/web", index + 1000, kShortWait))
+          .get();
   ASSERT_TRUE(IsOk(t.response));
   EXPECT_GE(t.elapsed, kShortWait);
   EXPECT_EQ(ConsulIndex(t.response), index);
 }
 
-TEST_F(BlockingQueryTest, WriteToAnotherServiceDoesNotWakeTheWatcher) {
-  Response before = agent().Get("/v1/health/service/web");
+// One blocking read and a write, repeated while the read is parked, that must not wake it: the
+// write does not change the result. Each runs on a fresh agent.
+struct NoWakeCase {
+  std::string name;  // test name suffix
+  std::string target;
+  std::function<void(TestAgent&, int)> write;  // the int counts the repetitions
+};
+
+std::vector<NoWakeCase> NoWakeCases() {
+  auto put_each = [](std::string target, std::string body_prefix, std::string body_suffix) {
+    return [=](TestAgent& a, int i) {
+      ASSERT_TRUE(IsOk(a.Put(target, body_prefix + std::to_string(i) + body_suffix)));
+    };
+  };
+  // Each repetition changes service "api" (its tags), never "web".
+  auto change_api = put_each(kRegister, R"({"Name":"api","Tags":["t)", R"("]})");
+  auto same_web_1 = [](TestAgent& a, int) {
+    ASSERT_TRUE(IsOk(a.Put(kRegister, R"({"Name":"web","ID":"web-1",
+        "Check":{"TTL":"10m","Status":"passing"}})")));
+  };
+  auto flip_web_1 = [](TestAgent& a, int i) {
+    ASSERT_TRUE(IsOk(a.Put(std::string("/v1/agent/check/") + (i % 2 == 0 ? "warn" : "pass") +
+                           "/service:web-1")));
+  };
+  return {
+      {"HealthServiceByOtherService", "/v1/health/service/web", change_api},
+      {"HealthServiceByIdenticalReRegistration", "/v1/health/service/web", same_web_1},
+      {"CatalogServiceByOtherService", "/v1/catalog/service/web", change_api},
+      {"CatalogServicesByCheckStatus", "/v1/catalog/services", flip_web_1},
+      {"CatalogNodesByServiceRegistration", "/v1/catalog/nodes", change_api},
+      {"CatalogNodeOfOtherNodeByLocalWrite", "/v1/catalog/node/nope", change_api},
+      {"HealthStateByServiceWithoutChecks", "/v1/health/state/any", change_api},
+  };
+}
+
+class BlockingNoWakeTest : public BlockingQueryTest,
+                           public ::testing::WithParamInterface<NoWakeCase> {};
+
+TEST_P(BlockingNoWakeTest, NotWokenByAWriteThatLeavesTheResultAlone) {
+  const NoWakeCase& c = GetParam();
+  Response before = agent().Get(c.target);
+  ASSERT_TRUE(IsOk(before));
   const uint64_t index = ConsulIndex(before);
-  constexpr milliseconds kWait = 1s;
+  constexpr milliseconds kWait = 500ms;
   const size_t base = Connections();
-  std::future<Timed> watch =
-      StartTimed(agent().port(), WithIndex("/v1/health/service/web", index, kWait));
+  std::future<Timed> watch = StartTimed(agent().port(), WithIndex(c.target, index, kWait));
   AwaitConnections(base, 1);
-  // Keep changing another service for as long as the watcher is parked, so some of the writes
-  // certainly land while it waits.
+  // Keep writing for as long as the watcher is parked, so writes certainly land while it waits.
   int writes = 0;
   while (watch.wait_for(0s) != std::future_status::ready && writes < 10'000) {
-    ASSERT_TRUE(IsOk(agent().Put(
-        kRegister, R"({"Name":"api","Tags":["t)" + std::to_string(writes) + R"("]})")));
-    ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/register",
-                                 R"({"Name":"api-check","ServiceID":"api","TTL":"10m"})")));
-    ++writes;
+    c.write(agent(), writes++);
   }
   Timed t = watch.get();
   ASSERT_TRUE(IsOk(t.response));
@@ -202,6 +235,11 @@ TEST_F(BlockingQueryTest, WriteToAnotherServiceDoesNotWakeTheWatcher) {
   EXPECT_EQ(t.response.body, before.body);
   EXPECT_GT(writes, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryBlockingRead, BlockingNoWakeTest, ::testing::ValuesIn(NoWakeCases()),
+                         [](const ::testing::TestParamInfo<NoWakeCase>& info) {
+                           return info.param.name;
+                         });
 
 TEST_F(BlockingQueryTest, OutputOnlyTtlUpdateDoesNotWakeTheWatcher) {
   // Output-only changes move the index at most every 5 minutes (2.1); the first one after
@@ -258,8 +296,8 @@ TEST_F(BlockingQueryTest, ValidWaitSpellingsAreAccepted) {
   const uint64_t index = ConsulIndex(agent().Get("/v1/health/service/web"));
   for (const std::string wait : {"300ms", "0.3s", "0.25s", "250000us"}) {
     SCOPED_TRACE(wait);
-    Response r = agent().Get("/v1/health/service/web?index=" + std::to_string(index) +
-                             "&wait=" + wait);
+    Response r =
+        agent().Get("/v1/health/service/web?index=" + std::to_string(index) + "&wait=" + wait);
     ASSERT_TRUE(IsOk(r));
     EXPECT_EQ(ConsulIndex(r), index);
   }

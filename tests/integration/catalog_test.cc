@@ -64,8 +64,7 @@ TEST_F(CatalogTest, ServicesMapsEachNameToItsUniqueTags) {
 TEST_F(CatalogTest, ServicesHonoursNodeMetaAndFilter) {
   ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","Tags":["a"]})")));
   RegisterExternal();
-  EXPECT_EQ(agent().Get("/v1/catalog/services?node-meta=rack:r1").body,
-            R"({"redis":["primary"]})");
+  EXPECT_EQ(agent().Get("/v1/catalog/services?node-meta=rack:r1").body, R"({"redis":["primary"]})");
   EXPECT_EQ(agent().Get("/v1/catalog/services?filter=ServicePort%20==%206379").body,
             R"({"redis":["primary"]})");
 }
@@ -111,8 +110,7 @@ TEST_F(CatalogTest, ServiceListsServiceNodesWithEveryField) {
   EXPECT_EQ(doc.Int("/0/ServicePort"), 6379);
   EXPECT_EQ(doc.Raw("/0/ServiceMeta"), R"({"v":"7"})");
   EXPECT_EQ(doc.Raw("/0/ServiceWeights"), R"({"Passing":1,"Warning":1})");
-  EXPECT_EQ(doc.Raw("/0/ServiceTaggedAddresses/lan_ipv4"),
-            R"({"Address":"10.1.1.2","Port":6379})");
+  EXPECT_EQ(doc.Raw("/0/ServiceTaggedAddresses/lan_ipv4"), R"({"Address":"10.1.1.2","Port":6379})");
 }
 
 TEST_F(CatalogTest, ServiceDoesNotFilterByHealthButByTag) {
@@ -124,9 +122,9 @@ TEST_F(CatalogTest, ServiceDoesNotFilterByHealthButByTag) {
     IdList want;
   };
   const Case cases[] = {
-      {"", {"web-1", "web-2"}},
-      {"?tag=V1", {"web-1"}},
-      {"?tag=v1&tag=v2", {}},
+      {"", {"web-1", "web-2"}},  // the critical web-1 too
+      {"?tag=V1", {"web-1"}},    // case-insensitive
+      {"?tag=v1&tag=v2", {}},    // all tags must match
       {"?filter=ServiceID%20==%20%22web-2%22", {"web-2"}},
       {"?node-meta=rack:r1", {}},
   };
@@ -155,8 +153,8 @@ TEST_F(CatalogTest, NodesListsLocalAndExternalNodes) {
   for (size_t i = 0; i < doc.Size("").value_or(0); ++i) {
     const std::string p = "/" + std::to_string(i);
     SCOPED_TRACE(doc.Str(p + "/Node"));
-    EXPECT_EQ(doc.Keys(p), (IdList{"ID", "Node", "Address", "Datacenter", "TaggedAddresses",
-                                   "Meta", "CreateIndex", "ModifyIndex"}));
+    EXPECT_EQ(doc.Keys(p), (IdList{"ID", "Node", "Address", "Datacenter", "TaggedAddresses", "Meta",
+                                   "CreateIndex", "ModifyIndex"}));
     EXPECT_EQ(doc.Str(p + "/Datacenter"), "dc1");
     EXPECT_EQ(doc.Type(p + "/TaggedAddresses"), "object");
     EXPECT_EQ(doc.Type(p + "/Meta"), "object");
@@ -267,14 +265,33 @@ TEST_F(CatalogTest, DeregisterRemovesCheckThenServiceThenNode) {
 }
 
 TEST_F(CatalogTest, DeregisterOfUnknownThingsAnswersTrue) {
-  for (const std::string body :
-       {R"({"Node":"nope"})", R"({"Node":"test-node","ServiceID":"nope"})",
-        R"({"Node":"test-node","CheckID":"nope"})"}) {
+  for (const std::string body : {R"({"Node":"nope"})", R"({"Node":"test-node","ServiceID":"nope"})",
+                                 R"({"Node":"test-node","CheckID":"nope"})"}) {
     SCOPED_TRACE(body);
     Response r = agent().Put("/v1/catalog/deregister", body);
     EXPECT_TRUE(IsOk(r));
     EXPECT_EQ(r.body, "true");
   }
+}
+
+// Contract 4.14: catalog writes to the agent's own node and services are allowed, but the agent's
+// definitions win ([Beacon]: agent-owned entries are the source of truth).
+TEST_F(CatalogTest, DeregisteringTheAgentsOwnNodeIsAllowedAndKeepsIt) {
+  ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web"})")));
+  Response r = agent().Put("/v1/catalog/deregister", R"({"Node":"test-node"})");
+  EXPECT_TRUE(IsOk(r));
+  EXPECT_EQ(r.body, "true");
+  JsonDoc node = Json(agent().Get("/v1/catalog/node/test-node"));
+  EXPECT_EQ(node.Str("/Node/Node"), "test-node");
+  EXPECT_EQ(node.Keys("/Services"), IdList{"web"});
+}
+
+TEST_F(CatalogTest, DeregisteringAnAgentServiceThroughTheCatalogKeepsTheAgentDefinition) {
+  ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","Check":{"TTL":"10m"}})")));
+  ASSERT_TRUE(
+      IsOk(agent().Put("/v1/catalog/deregister", R"({"Node":"test-node","ServiceID":"web"})")));
+  EXPECT_EQ(Json(agent().Get("/v1/agent/services")).Keys(""), IdList{"web"});
+  EXPECT_EQ(Json(agent().Get("/v1/agent/checks")).Type("/service:web"), "object");
 }
 
 }  // namespace

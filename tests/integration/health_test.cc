@@ -101,8 +101,11 @@ TEST_F(HealthTest, BlockingHeadersReflectConsistencyMode) {
     std::string consistency;
   };
   const Case cases[] = {
-      {"", "leader"}, {"?stale", "stale"}, {"?consistent", "consistent"},
-      {"?max_stale=5s", "stale"}, {"?leader", "leader"},
+      {"", "leader"},
+      {"?stale", "stale"},
+      {"?consistent", "consistent"},
+      {"?max_stale=5s", "stale"},
+      {"?leader", "leader"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.query);
@@ -224,7 +227,8 @@ TEST_F(HealthTest, InvalidFilterIs500NamingTheBadToken) {
 TEST_F(HealthTest, NodeMetaSelectsInstancesByTheirNode) {
   AddInstance("web", "web-local", "passing");
   ASSERT_TRUE(IsOk(agent().Put("/v1/catalog/register", R"({"Node":"ext-1","Address":"10.1.1.1",
-      "NodeMeta":{"rack":"r1","zone":"a:b"},"Service":{"Service":"web","ID":"web-ext","Port":80}})")));
+      "NodeMeta":{"rack":"r1","zone":"a:b"},
+      "Service":{"Service":"web","ID":"web-ext","Port":80}})")));
   struct Case {
     std::string query;
     IdList want;
@@ -234,8 +238,8 @@ TEST_F(HealthTest, NodeMetaSelectsInstancesByTheirNode) {
       {"?node-meta=rack:r1", {"web-ext"}},
       {"?node-meta=rack:r2", {}},
       {"?node-meta=rack:r1&node-meta=zone:a:b", {"web-ext"}},  // split at the first ':'
-      {"?node-meta=rack:r1&node-meta=zone:a", {}},              // all pairs must match
-      {"?node-meta=rack", {}},                                  // no colon = empty value
+      {"?node-meta=rack:r1&node-meta=zone:a", {}},             // all pairs must match
+      {"?node-meta=rack", {}},                                 // no colon = empty value
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.query);

@@ -54,8 +54,8 @@ TEST_F(RestartTest, ServicesChecksStatusesAndOutputsSurvive) {
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web-1?note=one%20ok")));
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/warn/service:web-2:1?note=slowish")));
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/fail/service:web-2:2?note=down")));
-  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/update/disk",
-                               R"({"Status":"warning","Output":"85% full"})")));
+  ASSERT_TRUE(IsOk(
+      agent().Put("/v1/agent/check/update/disk", R"({"Status":"warning","Output":"85% full"})")));
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/service/maintenance/db?enable=true&reason=moving")));
   ASSERT_TRUE(IsOk(agent().Put("/v1/catalog/register", R"({"Node":"ext-1","Address":"10.1.1.1",
       "NodeMeta":{"rack":"r1"},"Service":{"Service":"redis","Tags":["primary"],"Port":6379},

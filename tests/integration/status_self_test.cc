@@ -2,6 +2,8 @@
 // (consul-api.md 4.15-4.17 and section 8).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <regex>
 #include <string>
 
 #include "testutil/agent/test_agent.h"
@@ -104,6 +106,56 @@ TEST_F(StatusSelfTest, MembersListsThisAgentAsAliveServer) {
   }
   // ?wan is accepted and gives the same list.
   EXPECT_EQ(agent().Get("/v1/agent/members?wan=1").body, r.body);
+}
+
+TEST_F(StatusSelfTest, MetricsDefaultToJsonInConsulsShape) {
+  Response r = agent().Get("/v1/agent/metrics");
+  ASSERT_TRUE(IsOk(r));
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_EQ(r.Header("X-Consul-Index"), "");
+  JsonDoc doc = Json(r);
+  ASSERT_TRUE(doc.ok()) << doc.error();
+  EXPECT_TRUE(std::regex_match(doc.Str("/Timestamp"),
+                               std::regex(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+0000 UTC)")))
+      << doc.Str("/Timestamp");
+  for (const std::string list : {"Gauges", "Points", "Counters", "Samples"}) {
+    EXPECT_EQ(doc.Type("/" + list), "array") << list;
+  }
+  ASSERT_GT(doc.Size("/Gauges").value_or(0), 0u);
+  for (const std::string& name : doc.Column("/Gauges", "Name")) {
+    EXPECT_TRUE(name.starts_with("consul.")) << name;
+  }
+  EXPECT_EQ(doc.Type("/Gauges/0/Value"), "number");
+  EXPECT_EQ(doc.Type("/Gauges/0/Labels"), "object");
+  for (const std::string list : {"Counters", "Samples"}) {
+    if (doc.Size("/" + list).value_or(0) == 0) {
+      continue;
+    }
+    for (const std::string field :
+         {"Name", "Count", "Sum", "Min", "Max", "Mean", "Stddev", "Labels"}) {
+      EXPECT_NE(doc.Type("/" + list + "/0/" + field), "missing") << list << " " << field;
+    }
+  }
+}
+
+TEST_F(StatusSelfTest, MetricsInPrometheusTextWhenAskedFor) {
+  struct Case {
+    std::string name;
+    std::string target;
+    std::map<std::string, std::string> headers;
+  };
+  const Case cases[] = {
+      {"?format=prometheus", "/v1/agent/metrics?format=prometheus", {}},
+      {"Accept openmetrics", "/v1/agent/metrics", {{"Accept", "application/openmetrics-text"}}},
+      {"Accept text 0.0.4", "/v1/agent/metrics", {{"Accept", "text/plain;version=0.0.4"}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Response r = agent().http().Request("GET", c.target, "", c.headers);
+    ASSERT_TRUE(IsOk(r));
+    EXPECT_EQ(r.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_NE(r.body.find("# TYPE consul_"), std::string::npos) << r.body.substr(0, 300);
+  }
 }
 
 TEST_F(StatusSelfTest, SingleNodeNoOpsAnswerEmpty200) {

@@ -49,7 +49,9 @@ Status TestAgent::StartAgent() {
   config.client_addr = "127.0.0.1";
   config.advertise_addr = "127.0.0.1";
   config.http_port = 0;
+  config.dns_port = options_.dns_port;
   config.io_threads = options_.io_threads;
+  config.run_checks = options_.run_checks;
   config.reap_interval = options_.reap_interval;
   config.min_deregister_after = options_.min_deregister_after;
   BEACON_ASSIGN_OR_RETURN(agent_, agent::Agent::Start(std::move(config)));
@@ -183,8 +185,8 @@ std::optional<size_t> CountServerConnections(uint16_t port) {
   if (!in) {
     return std::nullopt;
   }
-  // Lines: "  sl  local_address rem_address   st ...", e.g. "0: 0100007F:1F90 0100007F:D2C4 01 ...".
-  // Addresses are hex "IP:PORT"; st 01 = ESTABLISHED, 08 = CLOSE_WAIT.
+  // Lines: "  sl  local_address rem_address   st ...", e.g. "0: 0100007F:1F90 0100007F:D2C4 01
+  // ...". Addresses are hex "IP:PORT"; st 01 = ESTABLISHED, 08 = CLOSE_WAIT.
   std::string line;
   std::getline(in, line);  // header
   size_t count = 0;

@@ -2,9 +2,9 @@
 // of STYLE.md section 8, after Consul's sdk/testutil TestServer).
 //
 // Start() runs agent::Agent exactly as `beacon agent` does: SQLite store in a data directory,
-// catalog writer, HTTP server on a kernel-chosen port (http_port 0, read back with port()). The data
-// directory is a fresh TempDir owned by the TestAgent unless the options name one. The node name
-// is fixed ("test-node") so tests can name it, and the writer's timers are short (reaper every
+// catalog writer, HTTP server on a kernel-chosen port (http_port 0, read back with port()). The
+// data directory is a fresh TempDir owned by the TestAgent unless the options name one. The node
+// name is fixed ("test-node") so tests can name it, and the writer's timers are short (reaper every
 // 200 ms, DeregisterCriticalServiceAfter floor 500 ms) so reaping is observable within a test's
 // Eventually() deadline.
 //
@@ -43,6 +43,10 @@ struct TestAgentOptions {
   std::chrono::milliseconds min_deregister_after{500};
   // Two loops, so blocking queries and the writes that wake them often sit on different loops.
   size_t io_threads = 2;
+  // -1 = no DNS interface (this harness drives HTTP); 0 = any free port.
+  int dns_port = -1;
+  // Whether the agent executes HTTP/TCP/gRPC checks, as `beacon agent` does.
+  bool run_checks = true;
 };
 
 class TestAgent {
@@ -60,7 +64,7 @@ class TestAgent {
 
   // The HTTP port of the running agent; 0 when none runs.
   uint16_t port() const;
-  // A keep-alive client connected to the running agent. Replaced by Restart().
+  // A keep-alive client connected to the running agent; replaced by Restart(). REQUIRES: one runs.
   HttpClient& http() { return *http_; }
   // The running agent. REQUIRES: one runs.
   agent::Agent& agent() { return *agent_; }
