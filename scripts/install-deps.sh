@@ -20,6 +20,8 @@ packages=(
   python3 python3-consul dnsutils curl procps
   # promtool (checks the Prometheus metrics output)
   prometheus
+  # fuzzing: clang with libFuzzer and the sanitizer runtimes (tools/fuzz.sh)
+  clang libclang-rt-14-dev
 )
 
 missing=()
