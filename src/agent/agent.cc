@@ -166,6 +166,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   auto server = http::HttpServer::Start(*agent->pool_, *agent->api_, http_options, snap);
   if (!server.ok()) return server.status();
   agent->server_ = std::move(*server);
+  agent->api_->set_http_port(agent->server_->port());
   http::HttpServer* raw = agent->server_.get();
   agent->catalog_->AddListener(
       [raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) { raw->Publish(s, c); });

@@ -272,26 +272,19 @@ Status Catalog::Writer::Load() {
   SnapshotPtr published;
   ChangeSet ignored;
   Publish(load_tx, &published, &ignored);
-  // Table indexes are not persisted: after a restart they start at the global index, which is
-  // never smaller than any index a client saw (so blocking clients only see a spurious wakeup).
+  // Result indexes are not persisted: after a restart every one of them starts at the global
+  // index. That is never smaller than any index a client saw (removals included, which the
+  // surviving records cannot tell), so a blocking client sees at most one spurious wakeup.
   auto fixed = std::make_shared<Snapshot>(*snapshot_);
   fixed->index = fixed->nodes_index = fixed->services_index = fixed->checks_index = index_;
   for (auto& [lower, group] : fixed->services) {
     auto g = std::make_shared<ServiceGroup>(*group);
-    for (const auto& inst : g->instances) {
-      g->index = std::max({g->index, inst->service->modify_index, inst->node->modify_index});
-      for (const auto& c : inst->checks) g->index = std::max(g->index, c->modify_index);
-    }
+    g->index = index_;
     group = g;
   }
   for (auto& [lower, entry] : fixed->nodes) {
     auto e = std::make_shared<NodeEntry>(*entry);
-    e->index = e->node->modify_index;
-    for (const auto& c : e->node_checks) e->index = std::max(e->index, c->modify_index);
-    for (const auto& [id, s] : nodes_.at(lower).services) {
-      e->index = std::max(e->index, s.svc->modify_index);
-      for (const auto& [cid, c] : s.checks) e->index = std::max(e->index, c->modify_index);
-    }
+    e->index = index_;
     entry = e;
   }
   snapshot_ = fixed;
@@ -792,6 +785,12 @@ Status Catalog::Writer::Apply(Tx& tx, const CatalogDeregister& r, bool* used) {
   const std::string lower = AsciiLower(r.node);
   auto it = nodes_.find(lower);
   if (it == nodes_.end()) return Status();  // Consul answers true for an unknown node
+  if (lower == local_) {
+    // The agent's own node, services and checks are defined by the agent (contract 4.14
+    // [Beacon]: agent-owned entries are the source of truth); Consul would re-create them at the
+    // next anti-entropy sync, Beacon keeps them.
+    return Status();
+  }
   if (!r.service_id.empty()) {
     if (it->second.services.count(r.service_id)) {
       RemoveService(tx, idx, lower, r.service_id);
@@ -805,9 +804,6 @@ Status Catalog::Writer::Apply(Tx& tx, const CatalogDeregister& r, bool* used) {
       *used = true;
     }
     return Status();
-  }
-  if (lower == local_) {
-    return InvalidArgument("cannot deregister the agent's own node " + r.node);
   }
   RemoveNode(tx, idx, lower);
   *used = true;

@@ -1,5 +1,9 @@
 #include "http/api.h"
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -40,6 +44,16 @@ std::string AllowHeader(const std::vector<std::string>& methods) {
 
 }  // namespace
 
+std::string PrettyJson(const std::string& compact) {
+  rapidjson::StringStream in(compact.c_str());
+  rapidjson::StringBuffer out;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(out);
+  writer.SetIndent(' ', 4);  // as Go's json.MarshalIndent(v, "", "    ") that Consul uses
+  rapidjson::Reader reader;
+  if (!reader.Parse(in, writer)) return compact;
+  return std::string(out.GetString(), out.GetSize()) + "\n";
+}
+
 std::optional<bool> ParseGoBool(std::string_view s) {
   if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
   if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
@@ -50,29 +64,29 @@ std::optional<bool> ParseGoBool(std::string_view s) {
 
 std::string ServiceReadKey(char kind, std::string_view service, bool passing,
                            const std::vector<std::string>& tags, const QueryOptions& query) {
-  // '\x1f' separates parts; it cannot appear in a decoded query value that would matter here
-  // without also changing the key, so distinct questions never share a key.
+  // Every variable part is length-prefixed, so no decoded query value (which may contain any
+  // byte) can make two different questions share a key.
   std::string key;
-  key.reserve(service.size() + 16);
+  key.reserve(service.size() + query.filter.size() + 32);
+  auto part = [&key](char tag, std::string_view value) {
+    key += tag;
+    key += std::to_string(value.size());
+    key += ':';
+    key.append(value);
+  };
   key += kind;
   key += passing ? 'p' : 'a';
   key += query.pretty ? 'P' : 'c';
-  key += AsciiLower(service);
+  part('s', AsciiLower(service));
   std::vector<std::string> sorted;
   for (const std::string& t : tags) sorted.push_back(AsciiLower(t));
   std::sort(sorted.begin(), sorted.end());
-  for (const std::string& t : sorted) {
-    key += "\x1ft";
-    key += t;
-  }
+  for (const std::string& t : sorted) part('t', t);
   for (const auto& [k, v] : query.node_meta) {
-    key += "\x1fm";
-    key += k;
-    key += '\x1e';
-    key += v;
+    part('m', k);
+    part('v', v);
   }
-  key += "\x1ff";
-  key += query.filter;
+  part('f', query.filter);
   return key;
 }
 
@@ -121,6 +135,11 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest& request, RequestEnv& env)
   const auto start = std::chrono::steady_clock::now();
   const Route* route = nullptr;
   HttpResponse response = co_await Dispatch(request, env, &route);
+  if (response.content_type == "application/json" && !response.shared_body &&
+      request.query.Has("pretty") && !response.body.empty() && response.body.back() != '\n') {
+    // Endpoints whose encoders do not indent themselves (agent/self, status, ...).
+    response.body = PrettyJson(response.body);
+  }
   if (std::string origin = AllowedOrigin(request); !origin.empty()) {
     response.headers.emplace_back("Access-Control-Allow-Origin", origin);
     response.headers.emplace_back("Vary", "Origin");

@@ -55,6 +55,10 @@ class Api final : public RequestHandler {
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest& request, RequestEnv& env) override;
 
+  // The HTTP port actually bound (known only after the server started; agent/self reports it).
+  // REQUIRES: called before requests are served.
+  void set_http_port(uint16_t port) { info_.http_port = port; }
+
   // One request being served: what the handler needs besides the Api.
   struct Call {
     HttpRequest& request;
@@ -149,6 +153,10 @@ class Api final : public RequestHandler {
 // endpoints apart ('h' health/service, 'c' catalog/service).
 std::string ServiceReadKey(char kind, std::string_view service, bool passing,
                            const std::vector<std::string>& tags, const QueryOptions& query);
+
+// Re-indents a compact JSON document as Consul's ?pretty does; returns it unchanged if it does
+// not parse.
+std::string PrettyJson(const std::string& compact);
 
 // Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False.
 std::optional<bool> ParseGoBool(std::string_view s);

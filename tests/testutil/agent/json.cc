@@ -78,6 +78,26 @@ std::optional<int64_t> JsonDoc::Int(std::string_view pointer) const {
   return i;
 }
 
+std::optional<double> JsonDoc::Number(std::string_view pointer) const {
+  element v;
+  if (At(pointer).get(v) != simdjson::SUCCESS || !v.is_number()) {
+    return std::nullopt;
+  }
+  double d = 0;
+  if (v.get(d) == simdjson::SUCCESS) {
+    return d;
+  }
+  int64_t i = 0;
+  if (v.get(i) == simdjson::SUCCESS) {
+    return static_cast<double>(i);
+  }
+  uint64_t u = 0;
+  if (v.get(u) == simdjson::SUCCESS) {
+    return static_cast<double>(u);
+  }
+  return std::nullopt;
+}
+
 std::optional<bool> JsonDoc::Bool(std::string_view pointer) const {
   element v;
   bool b = false;

@@ -15,15 +15,9 @@
 //   EXPECT_EQ(doc.Raw("/Stats/agent"), R"({"services":"0","checks":"1"})");
 #pragma once
 
-// Every other user of simdjson in the integration binary (src/wire, src/catalog, the tests) links
-// simdjson::simdjson and so is compiled with SIMDJSON_THREADS_ENABLED=1, which changes the layout
-// of dom::parser. beacon_testagent does not link it (tests/CMakeLists.txt), so without this the
-// inline simdjson functions would be built for two layouts and the linker would mix them (an ODR
-// violation that crashes in ~parser). TODO(lead): link simdjson::simdjson to beacon_testagent
-// and drop this.
-#ifndef SIMDJSON_THREADS_ENABLED
-#define SIMDJSON_THREADS_ENABLED 1
-#endif
+// beacon_testagent links simdjson::simdjson (tests/CMakeLists.txt) so every user of simdjson in
+// a binary is compiled with the same SIMDJSON_THREADS_ENABLED setting (it changes dom::parser's
+// layout; mixing the two is an ODR violation that crashes).
 #include <simdjson.h>
 
 #include <cstdint>
@@ -55,6 +49,8 @@ class JsonDoc {
   std::string Str(std::string_view pointer) const;
   // The integer at `pointer` (any JSON integer that fits int64), else nullopt.
   std::optional<int64_t> Int(std::string_view pointer) const;
+  // The number at `pointer` (integer or not), else nullopt.
+  std::optional<double> Number(std::string_view pointer) const;
   // The bool at `pointer`, else nullopt.
   std::optional<bool> Bool(std::string_view pointer) const;
   // The value at `pointer` re-encoded as compact JSON (object keys in document order), or

@@ -9,8 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 namespace beacon::testutil {
@@ -79,8 +77,20 @@ Response TestAgent::Request(std::string method, std::string target, std::string 
   return http_->Request(std::move(method), std::move(target), std::move(body));
 }
 
+std::optional<double> TestAgent::Gauge(std::string_view name) {
+  JsonDoc doc = Json(Get("/v1/agent/metrics"));
+  const std::optional<size_t> n = doc.Size("/Gauges");
+  for (size_t i = 0; i < n.value_or(0); ++i) {
+    const std::string p = "/Gauges/" + std::to_string(i);
+    if (doc.Str(p + "/Name") == name && doc.Size(p + "/Labels").value_or(0) == 0) {
+      return doc.Number(p + "/Value");
+    }
+  }
+  return std::nullopt;
+}
+
 void AgentTest::SetUp() {
-  auto started = TestAgent::Start();
+  auto started = TestAgent::Start(options_);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   agent_ = std::move(*started);
 }
@@ -178,34 +188,6 @@ void RawConnection::Close() {
     ::close(fd_);
     fd_ = -1;
   }
-}
-
-std::optional<size_t> CountServerConnections(uint16_t port) {
-  std::ifstream in("/proc/net/tcp");
-  if (!in) {
-    return std::nullopt;
-  }
-  // Lines: "  sl  local_address rem_address   st ...", e.g. "0: 0100007F:1F90 0100007F:D2C4 01
-  // ...". Addresses are hex "IP:PORT"; st 01 = ESTABLISHED, 08 = CLOSE_WAIT.
-  std::string line;
-  std::getline(in, line);  // header
-  size_t count = 0;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    if (!(fields >> slot >> local >> remote >> state)) {
-      continue;
-    }
-    const size_t colon = local.find(':');
-    if (colon == std::string::npos) {
-      continue;
-    }
-    const unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
-    if (local_port == port && (state == "01" || state == "08")) {
-      ++count;
-    }
-  }
-  return count;
 }
 
 }  // namespace beacon::testutil

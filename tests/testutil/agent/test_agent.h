@@ -78,6 +78,11 @@ class TestAgent {
     return Request("PUT", std::move(target), std::move(body));
   }
 
+  // The value of the label-less gauge `name` in /v1/agent/metrics ("consul.http.open_connections",
+  // "consul.http.blocking_queries_parked"); nullopt when absent. Lets a test wait until its
+  // blocking queries are parked, or until the server has dropped a connection.
+  std::optional<double> Gauge(std::string_view name);
+
  private:
   explicit TestAgent(TestAgentOptions options);
   Status StartAgent();
@@ -89,12 +94,14 @@ class TestAgent {
   std::unique_ptr<HttpClient> http_;
 };
 
-// Fixture: a running TestAgent in agent(), started in SetUp (a failed start fails the test).
+// Fixture: a running TestAgent in agent(), started in SetUp with `options_` (a failed start fails
+// the test). A derived fixture may change `options_` in its constructor.
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override;
   TestAgent& agent() { return *agent_; }
 
+  TestAgentOptions options_;
   std::unique_ptr<TestAgent> agent_;
 };
 
@@ -126,11 +133,5 @@ class RawConnection {
  private:
   int fd_ = -1;
 };
-
-// Number of TCP connections the server listening on 127.0.0.1:`port` still holds open, read from
-// /proc/net/tcp: sockets whose local end is that port in state ESTABLISHED or CLOSE_WAIT (the
-// client hung up, the server has not closed yet). Counts connections the kernel completed even
-// before the server accept()s them. nullopt when /proc/net/tcp cannot be read.
-std::optional<size_t> CountServerConnections(uint16_t port);
 
 }  // namespace beacon::testutil
