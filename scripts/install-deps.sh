@@ -17,7 +17,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end and fault tests: python-consul 0.7.1, dig, curl, ps/kill
-  python3 python3-consul dnsutils curl procps
+  python3 python3-consul python3-grpcio dnsutils curl procps
   # promtool (checks the Prometheus metrics output)
   prometheus
   # fuzzing: clang with libFuzzer and the sanitizer runtimes (tools/fuzz.sh)

@@ -1,0 +1,309 @@
+#include "health/check_runner.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "catalog/catalog.h"
+#include "health/check_tracker.h"
+#include "health/probe.h"
+#include "health/thresholds.h"
+
+namespace beacon::health {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+void CatalogSink::Submit(catalog::CheckResult result) {
+  std::string id = result.check_id;
+  catalog_.Submit(std::move(result), [id](const Status& s, uint64_t) {
+    if (!s.ok()) {
+      spdlog::debug("health: result of check {} not written: {}", id, s.ToString());
+    }
+  });
+}
+
+namespace {
+
+class Session;
+
+// What sessions share (read-only after Create, apart from the atomics). Sessions hold it, never
+// the control state below, so no ownership cycle exists whichever way the loops end.
+struct SessionEnv {
+  ResultSink* sink = nullptr;
+  CheckRunnerOptions options;
+  std::shared_ptr<TlsContexts> tls;
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> running{0};
+  std::atomic<uint64_t> attempts{0};
+};
+
+}  // namespace
+
+struct CheckRunner::Shared {
+  net::IoPool* pool = nullptr;
+  Random* random = nullptr;
+  std::shared_ptr<SessionEnv> env;
+
+  // Control-loop state (loop 0 only).
+  CheckTracker tracker;
+  std::map<std::string, std::shared_ptr<Session>> sessions;
+  size_t next_loop = 0;
+};
+
+namespace {
+
+// One running check. Created by the control loop, then touched only on its own loop.
+class Session {
+ public:
+  Session(asio::any_io_executor executor, std::shared_ptr<SessionEnv> shared,
+          const catalog::Check& check)
+      : executor_(std::move(executor)),
+        shared_(std::move(shared)),
+        timer_(executor_),
+        check_id_(check.id),
+        spec_(std::make_shared<const ProbeSpec>(
+            MakeProbeSpec(check.definition, shared_->options.default_timeout))),
+        thresholds_(ThresholdConfig::From(check.definition)),
+        interval_(check.definition.interval),
+        held_status_(check.status),
+        held_output_(check.output) {
+    // Resubmitting an unchanged status change is pointless until the writer had time to apply it.
+    resubmit_after_ = std::max<SteadyClock::duration>(interval_, std::chrono::seconds(1));
+  }
+
+  const asio::any_io_executor& executor() const { return executor_; }
+
+  // On the session's loop.
+  void Stop() {
+    stopped_ = true;
+    timer_.cancel();
+  }
+  void OnCatalogState(catalog::HealthStatus status, std::string output) {
+    held_status_ = status;
+    held_output_ = std::move(output);
+    last_write_seen_ = SteadyClock::now();
+  }
+
+  static asio::awaitable<void> Run(std::shared_ptr<Session> self,
+                                   std::chrono::nanoseconds first_delay);
+
+ private:
+  bool Done() const { return stopped_ || shared_->stopping.load(std::memory_order_relaxed); }
+  void OnResult(ProbeResult result);
+  void SubmitReport(const Report& report, SteadyClock::time_point now);
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<SessionEnv> shared_;
+  asio::steady_timer timer_;
+  const std::string check_id_;
+  const std::shared_ptr<const ProbeSpec> spec_;
+  Thresholds thresholds_;
+  const std::chrono::nanoseconds interval_;
+  SteadyClock::duration resubmit_after_;
+  bool stopped_ = false;
+
+  // What the catalog holds for this check, as last seen in a snapshot.
+  catalog::HealthStatus held_status_;
+  std::string held_output_;
+  SteadyClock::time_point last_write_seen_ = SteadyClock::time_point::min();
+  // The last report submitted and when.
+  std::optional<Report> submitted_;
+  SteadyClock::time_point submitted_at_ = SteadyClock::time_point::min();
+};
+
+asio::awaitable<void> Session::Run(std::shared_ptr<Session> self,
+                                   std::chrono::nanoseconds first_delay) {
+  self->shared_->running.fetch_add(1, std::memory_order_relaxed);
+  SteadyClock::time_point next =
+      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(first_delay);
+  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(self->interval_);
+  while (!self->Done()) {
+    self->timer_.expires_at(next);
+    co_await self->timer_.async_wait(kTuple);  // cancelled by Stop(): Done() says so
+    if (self->Done()) {
+      break;
+    }
+    ProbeResult result = co_await RunProbe(self->spec_, self->shared_->tls, self->executor_);
+    if (self->Done()) {
+      break;  // removed or shutting down while the attempt ran: its result no longer matters
+    }
+    self->shared_->attempts.fetch_add(1, std::memory_order_relaxed);
+    self->OnResult(std::move(result));
+    // Fixed rate; if the loop fell behind (an overloaded machine), skip rather than burst.
+    next += interval;
+    const SteadyClock::time_point now = SteadyClock::now();
+    if (next < now) {
+      next = now;
+    }
+  }
+  self->shared_->running.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::OnResult(ProbeResult result) {
+  std::optional<Report> report = thresholds_.Apply(result.status, std::move(result.output));
+  if (!report) {
+    return;
+  }
+  // The catalog truncates stored output to OutputMaxSize; compare like with like.
+  if (report->output.size() > spec_->output_max_size) {
+    report->output.resize(spec_->output_max_size);
+  }
+  const SteadyClock::time_point now = SteadyClock::now();
+  const bool in_flight = submitted_ && *submitted_ == *report && now - submitted_at_ < resubmit_after_;
+  if (report->status != held_status_) {
+    if (!in_flight) {
+      SubmitReport(*report, now);
+    }
+    return;
+  }
+  if (report->output == held_output_) {
+    return;
+  }
+  // Output-only change: the catalog writes these at most once per output_update_interval after
+  // its last write of this check, which happened before we saw it (last_write_seen_) or before we
+  // submitted (submitted_at_). Waiting as long from either keeps us from queueing dropped writes.
+  const auto period =
+      std::chrono::duration_cast<SteadyClock::duration>(shared_->options.output_update_interval);
+  const SteadyClock::time_point last = std::max(last_write_seen_, submitted_at_);
+  if (last != SteadyClock::time_point::min() && now - last < period) {
+    return;
+  }
+  SubmitReport(*report, now);
+}
+
+void Session::SubmitReport(const Report& report, SteadyClock::time_point now) {
+  submitted_ = report;
+  submitted_at_ = now;
+  shared_->sink->Submit(catalog::CheckResult{check_id_, report.status, report.output});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control loop.
+
+void StartSession(const std::shared_ptr<CheckRunner::Shared>& shared,
+                  const catalog::Check& registered) {
+  net::IoPool& pool = *shared->pool;
+  catalog::Check check = registered;
+  // Consul raises short intervals to its minimum (and so the timeout cap follows it).
+  check.definition.interval =
+      std::max(check.definition.interval, shared->env->options.min_interval);
+  const size_t loop = shared->next_loop++ % pool.size();
+  auto session = std::make_shared<Session>(pool.Get(loop).get_executor(), shared->env, check);
+  const uint64_t interval_ns = static_cast<uint64_t>(check.definition.interval.count());
+  const std::chrono::nanoseconds stagger(shared->random->Uniform(interval_ns));
+  shared->sessions[check.id] = session;
+  asio::co_spawn(session->executor(), Session::Run(session, stagger), asio::detached);
+}
+
+void StopSession(const std::shared_ptr<Session>& session) {
+  asio::post(session->executor(), [session] { session->Stop(); });
+}
+
+void Apply(const std::shared_ptr<CheckRunner::Shared>& shared, const catalog::Snapshot& snapshot,
+           const catalog::ChangeSet* changes) {
+  if (shared->env->stopping.load()) {
+    return;
+  }
+  for (TrackerAction& a : shared->tracker.Observe(snapshot, changes)) {
+    auto it = shared->sessions.find(a.check_id);
+    switch (a.kind) {
+      case TrackerAction::Kind::kStop:
+        if (it != shared->sessions.end()) {
+          StopSession(it->second);
+          shared->sessions.erase(it);
+        }
+        break;
+      case TrackerAction::Kind::kRestart:
+        if (it != shared->sessions.end()) {
+          StopSession(it->second);
+          shared->sessions.erase(it);
+        }
+        StartSession(shared, *a.check);
+        break;
+      case TrackerAction::Kind::kStart:
+        StartSession(shared, *a.check);
+        break;
+      case TrackerAction::Kind::kState:
+        if (it != shared->sessions.end()) {
+          std::shared_ptr<Session> s = it->second;
+          asio::post(s->executor(), [s, status = a.check->status, output = a.check->output]() {
+            s->OnCatalogState(status, output);
+          });
+        }
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CheckRunner>> CheckRunner::Create(net::IoPool& pool, ResultSink& sink,
+                                                         CheckRunnerOptions options,
+                                                         Random* random) {
+  std::unique_ptr<CheckRunner> runner(new CheckRunner());
+  auto shared = std::make_shared<Shared>();
+  shared->env = std::make_shared<SessionEnv>();
+  BEACON_ASSIGN_OR_RETURN(std::unique_ptr<TlsContexts> tls, TlsContexts::Create());
+  shared->env->tls = std::move(tls);
+  if (random == nullptr) {
+    runner->owned_random_ = std::make_unique<SystemRandom>();
+    random = runner->owned_random_.get();
+  }
+  shared->pool = &pool;
+  shared->env->sink = &sink;
+  shared->env->options = options;
+  shared->random = random;
+  runner->shared_ = std::move(shared);
+  return runner;
+}
+
+CheckRunner::~CheckRunner() { Stop(); }
+
+void CheckRunner::Post(catalog::SnapshotPtr snapshot, std::optional<catalog::ChangeSet> changes) {
+  if (shared_->env->stopping.load()) {
+    return;
+  }
+  asio::post(shared_->pool->Get(0),
+             [shared = shared_, snapshot = std::move(snapshot), changes = std::move(changes)] {
+               Apply(shared, *snapshot, changes ? &*changes : nullptr);
+             });
+}
+
+void CheckRunner::Observe(catalog::SnapshotPtr snapshot, catalog::ChangeSet changes) {
+  Post(std::move(snapshot), std::move(changes));
+}
+
+void CheckRunner::ObserveFull(catalog::SnapshotPtr snapshot) {
+  Post(std::move(snapshot), std::nullopt);
+}
+
+void CheckRunner::Stop() {
+  if (!shared_ || shared_->env->stopping.exchange(true)) {
+    return;
+  }
+  asio::post(shared_->pool->Get(0), [shared = shared_] {
+    for (auto& [id, session] : shared->sessions) {
+      StopSession(session);
+    }
+    shared->sessions.clear();
+  });
+}
+
+size_t CheckRunner::running() const {
+  return shared_->env->running.load(std::memory_order_relaxed);
+}
+
+uint64_t CheckRunner::attempts() const {
+  return shared_->env->attempts.load(std::memory_order_relaxed);
+}
+
+}  // namespace beacon::health
