@@ -205,15 +205,24 @@ EOF
 }
 
 # lg ARGS...: one beacon_loadgen run on core 1; its JSON line goes to raw.jsonl and the log.
+# It runs in the background and is waited for, so a TERM/INT to this script is handled at once
+# (bash defers traps while a foreground child runs) and the EXIT trap stops the load generator too.
 lg() {
-  local line
-  line=$(timeout 900 taskset -c 1 "$LOADGEN" "$@" 2>>"$LOG") || {
-    log "loadgen failed: $* -> ${line:-no output}"
-    [[ -n "$line" ]] && echo "$line" >>"$RAW"
-    return 0
-  }
-  echo "$line" >>"$RAW"
-  echo "$line" >>"$LOG"
+  local out=$WORK/loadgen.out pid line status=0
+  : >"$out"
+  timeout 900 taskset -c 1 "$LOADGEN" "$@" >"$out" 2>>"$LOG" &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || status=$?
+  forget_pid "$pid"
+  line=$(cat "$out")
+  if ((status != 0)); then
+    log "loadgen exited $status: $* -> ${line:-no output}"
+  fi
+  if [[ -n "$line" ]]; then
+    echo "$line" >>"$RAW"
+    echo "$line" >>"$LOG"
+  fi
 }
 
 # ---- set-up -------------------------------------------------------------------------------------
@@ -258,7 +267,8 @@ fi
 emit "$(printf '{"tool":"run.sh","label":"meta","date":"%s","quick":%d,"reps":%d,"nproc":%d,"cpu":"%s","kernel":"%s","commit":"%s","loadavg":"%s"}' \
   "$(date -Iseconds)" "$QUICK" "$REPS" "$(nproc)" "$cpu_model" "$(uname -r)" "$commit" \
   "$(cut -d' ' -f1-3 /proc/loadavg)")" >/dev/null
-log "build and set-up took $((SECONDS - START_S)) s; machine load average $(cut -d' ' -f1-3 /proc/loadavg)"
+SETUP_S=$((SECONDS - START_S))
+log "build and set-up took $SETUP_S s; machine load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- W1: register 10,000 instances at concurrency 1, 16, 64 -----------------------------------
 # A fresh Beacon per run (an empty catalog each time); one etcd for the whole workload, with a
@@ -378,7 +388,8 @@ log "W4 took $((SECONDS - W4_START)) s"
 
 # ---- summary ------------------------------------------------------------------------------------
 log "all workloads done in $((SECONDS - START_S)) s"
-python3 "$ROOT/bench/summarize.py" "$RAW" --seconds "$((SECONDS - START_S))" >"$OUT/table.md"
+python3 "$ROOT/bench/summarize.py" "$RAW" --setup-seconds "$SETUP_S" \
+  --seconds "$((SECONDS - START_S - SETUP_S))" >"$OUT/table.md"
 cat "$OUT/table.md"
 echo
 echo "run.sh: table in $OUT/table.md, raw JSON lines in $RAW, log in $LOG"

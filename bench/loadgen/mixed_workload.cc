@@ -52,6 +52,7 @@ struct MixedState {
   LatencyHistogram watch_delay;
   uint64_t reads = 0, writes = 0, non_2xx = 0, errors = 0, wakeups = 0;
   uint64_t read_bytes = 0;
+  uint64_t watch_bytes = 0;
   int reconnects = 0;
   std::string first_error;
 };
@@ -166,6 +167,7 @@ asio::awaitable<void> MixedWatcher(MixedState& st, HttpConnection& conn, int ser
     const Clock::time_point written = st.last_write_sent[service];
     if (response.consul_index != index && arrival >= st.measure_start && arrival <= st.end) {
       ++st.wakeups;
+      st.watch_bytes += response.body_bytes;
       if (written.time_since_epoch().count() != 0) {
         st.watch_delay.Record(Nanos(arrival - written));
       }
@@ -264,6 +266,8 @@ int RunMixed(const MixedOptions& opt) {
       .AddLatency("watch_delay_", st.watch_delay)
       .Add("bytes_per_read",
            st.reads > 0 ? static_cast<double>(st.read_bytes) / static_cast<double>(st.reads) : 0.0)
+      .Add("watch_bytes_per_s", static_cast<double>(st.watch_bytes) / window_s)
+      .Add("read_bytes_per_s", static_cast<double>(st.read_bytes) / window_s)
       .Add("non_2xx", st.non_2xx)
       .Add("errors", st.errors);
   if (!st.first_error.empty()) {
