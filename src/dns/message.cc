@@ -194,9 +194,20 @@ Status ReadRecords(std::span<const uint8_t> msg, size_t* pos, size_t count, Sect
   return Status::Ok();
 }
 
-uint32_t Fnv1a(const uint8_t* p, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+constexpr uint64_t kHashSeed = 0x9e3779b97f4a7c15ull;
+
+// Mixes `n` bytes into `h` eight at a time (a multiplicative hash; names are short, and this is
+// on the encoder's hot path).
+uint64_t HashBytes(const uint8_t* p, size_t n, uint64_t h) {
+  while (n > 0) {
+    uint64_t word = 0;
+    const size_t take = std::min<size_t>(n, 8);
+    std::memcpy(&word, p, take);
+    h = (h ^ word ^ take) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    p += take;
+    n -= take;
+  }
   return h;
 }
 
@@ -311,7 +322,20 @@ class Encoder {
     (*out_)[base_ + offset + 1] = static_cast<char>(v & 0xff);
   }
 
+  // Names equal to this text (the question's, which every answer owner repeats) are written as a
+  // pointer to `offset` without being converted or hashed again.
+  void RememberQuestion(std::string_view text, size_t offset) {
+    if (offset <= kMaxPointerOffset) {
+      question_text_ = text;
+      question_offset_ = offset;
+    }
+  }
+
   Status Name(std::string_view text, bool compress) {
+    if (compress && question_offset_ != 0 && text == question_text_) {
+      U16(static_cast<uint16_t>(0xc000 | question_offset_));
+      return Status::Ok();
+    }
     uint8_t w[kMaxNameWireBytes];
     size_t n = 0;
     if (const char* why = TextToWire(text, w, &n)) return BadName(text, why);
@@ -320,10 +344,12 @@ class Encoder {
     size_t starts[kMaxNameWireBytes / 2 + 1];
     uint32_t hashes[kMaxNameWireBytes / 2 + 1];
     size_t labels = 0;
-    for (size_t i = 0; i + 1 < n; i += 1 + w[i]) {
-      starts[labels] = i;
-      hashes[labels] = Fnv1a(w + i, n - i);
-      ++labels;
+    for (size_t i = 0; i + 1 < n; i += 1 + w[i]) starts[labels++] = i;
+    // Each suffix's hash extends the next shorter one's with its first label: O(n) in all.
+    uint64_t h = kHashSeed;
+    for (size_t j = labels; j-- > 0;) {
+      h = HashBytes(w + starts[j], 1 + w[starts[j]], h);
+      hashes[j] = static_cast<uint32_t>(h >> 32);
     }
     size_t match = labels;  // the first label of the longest suffix already written
     int match_offset = -1;
@@ -357,6 +383,8 @@ class Encoder {
   std::string* out_;
   CompressionTable* table_;
   size_t base_;
+  std::string_view question_text_;
+  size_t question_offset_ = 0;  // 0: none (a name never starts inside the header)
 };
 
 Status EncodeRecord(Encoder& e, const ResourceRecord& rr) {
@@ -442,7 +470,10 @@ Status EncodeAll(const Message& m, Encoder& e, const SectionCounts& counts,
   e.U16(static_cast<uint16_t>(ns));
   e.U16(static_cast<uint16_t>(arcount));
   for (const Question& q : m.questions) {
+    const size_t at = e.Offset();
     BEACON_RETURN_IF_ERROR(e.Name(q.name, true));
+    // Whatever was written at `at` (labels, or a pointer to an earlier copy) reads as q.name.
+    if (m.questions.size() == 1) e.RememberQuestion(q.name, at);
     e.U16(q.type);
     e.U16(q.klass);
   }

@@ -139,6 +139,9 @@ void MetaRecords(const catalog::Node& node, const std::string& owner, uint32_t t
 // O(n^2). Keys view catalog strings, which outlive the call.
 class SeenSet {
  public:
+  // Room for `expected` keys without growing.
+  explicit SeenSet(size_t expected) : slots_(std::bit_ceil(std::max<size_t>(16, 2 * expected))) {}
+
   // False when an equal key was inserted before.
   bool Insert(std::string_view a, std::string_view b, int port) {
     uint64_t h = 1469598103934665603ull;
@@ -272,8 +275,9 @@ void ResolveService(const QueryName& qn, const Question& q, const catalog::Snaps
   thread_local std::vector<uint32_t> order;
   order.resize(items.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  SeenSet seen;        // answers given
-  SeenSet extra_seen;  // targets that already have their additional records
+  const size_t expected = std::min(max_answers, items.size());
+  SeenSet seen(expected);        // answers given
+  SeenSet extra_seen(expected);  // targets that already have their additional records
   for (size_t i = 0; i < order.size(); ++i) {
     if (r->answers.size() >= max_answers) {
       r->more = true;

@@ -3,7 +3,9 @@
 // parked at once, and clients that hang up while parked.
 //
 // Timing is asserted only loosely and only where it is the behaviour: a query that times out must
-// not answer before its wait, and a woken one must answer well before it.
+// not answer before its wait, and a woken one must answer well before it. A test that needs its
+// queries parked before it writes waits for the server's own blocking_queries_parked gauge
+// (/v1/agent/metrics) instead of sleeping.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -59,15 +61,14 @@ class BlockingQueryTest : public AgentTest {
         "Check":{"TTL":"10m","Status":"passing"}})")));
   }
 
-  // Waits until the server holds `n` more connections than `base`: a request just started on a
-  // new connection has at least reached the server.
-  void AwaitConnections(size_t base, size_t n) {
-    ASSERT_TRUE(Eventually(
-        [&] { return CountServerConnections(agent().port()).value_or(SIZE_MAX) >= base + n; }, 20s))
-        << "server connections: " << CountServerConnections(agent().port()).value_or(0) << ", want "
-        << base + n;
+  // Waits until `n` blocking queries are parked on the server (its own gauge), so the write that
+  // follows lands while they wait.
+  void AwaitParked(size_t n) {
+    ASSERT_TRUE(Eventually([&] { return Parked() >= static_cast<double>(n); }, 20s))
+        << "parked: " << Parked() << ", want " << n;
   }
-  size_t Connections() { return CountServerConnections(agent().port()).value_or(0); }
+  double Parked() { return agent().Gauge("consul.http.blocking_queries_parked").value_or(-1); }
+  double OpenConnections() { return agent().Gauge("consul.http.open_connections").value_or(-1); }
 };
 
 // One blocking read and a write that must wake it. Each runs on a fresh agent.
@@ -117,9 +118,8 @@ TEST_P(BlockingWakeTest, WokenByAWriteThatChangesTheResult) {
   const uint64_t index = ConsulIndex(before);
   ASSERT_GT(index, 0u);
 
-  const size_t base = Connections();
   std::future<Timed> watch = StartTimed(agent().port(), WithIndex(c.target, index, kWakeWait));
-  AwaitConnections(base, 1);
+  AwaitParked(1);
   c.write(agent());
   Timed woken = watch.get();
 
@@ -220,9 +220,8 @@ TEST_P(BlockingNoWakeTest, NotWokenByAWriteThatLeavesTheResultAlone) {
   ASSERT_TRUE(IsOk(before));
   const uint64_t index = ConsulIndex(before);
   constexpr milliseconds kWait = 500ms;
-  const size_t base = Connections();
   std::future<Timed> watch = StartTimed(agent().port(), WithIndex(c.target, index, kWait));
-  AwaitConnections(base, 1);
+  AwaitParked(1);
   // Keep writing for as long as the watcher is parked, so writes certainly land while it waits.
   int writes = 0;
   while (watch.wait_for(0s) != std::future_status::ready && writes < 10'000) {
@@ -247,10 +246,9 @@ TEST_F(BlockingQueryTest, OutputOnlyTtlUpdateDoesNotWakeTheWatcher) {
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web-1?note=first")));
   Response before = agent().Get("/v1/health/service/web");
   const uint64_t index = ConsulIndex(before);
-  const size_t base = Connections();
   std::future<Timed> watch =
       StartTimed(agent().port(), WithIndex("/v1/health/service/web", index, kShortWait));
-  AwaitConnections(base, 1);
+  AwaitParked(1);
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web-1?note=second")));
   Timed t = watch.get();
   ASSERT_TRUE(IsOk(t.response));
@@ -315,9 +313,8 @@ TEST_F(BlockingQueryTest, AgentServiceHashBlocksUntilTheDefinitionChanges) {
   EXPECT_EQ(same.response.Header("X-Consul-ContentHash"), hash);
 
   // Changed while parked: answers early with the new hash.
-  const size_t base = Connections();
   std::future<Timed> watch = StartTimed(agent().port(), target + "&wait=20s");
-  AwaitConnections(base, 1);
+  AwaitParked(1);
   ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","ID":"web-1","Tags":["new"],
       "Check":{"TTL":"10m"}})")));
   Timed changed = watch.get();
@@ -331,13 +328,12 @@ TEST_F(BlockingQueryTest, TwoHundredParkedWatchersAreAllWokenByOneWrite) {
   constexpr size_t kWatchers = 200;
   const std::string target = "/v1/health/service/web";
   const uint64_t index = ConsulIndex(agent().Get(target));
-  const size_t base = Connections();
   std::vector<std::future<Response>> watches;
   watches.reserve(kWatchers);
   for (size_t i = 0; i < kWatchers; ++i) {
     watches.push_back(agent().http().RequestAsync("GET", WithIndex(target, index, kWakeWait)));
   }
-  AwaitConnections(base, kWatchers);
+  AwaitParked(kWatchers);
 
   const Clock::time_point start = Clock::now();
   ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","ID":"web-2"})")));
@@ -351,22 +347,23 @@ TEST_F(BlockingQueryTest, TwoHundredParkedWatchersAreAllWokenByOneWrite) {
   }
   EXPECT_EQ(woken, kWatchers);
   EXPECT_LT(Clock::now() - start, kWakeWait / 2);
+  EXPECT_EQ(Parked(), 0);
 }
 
 TEST_F(BlockingQueryTest, WatcherThatHangsUpIsDroppedAndServerKeepsServing) {
   const uint64_t index = ConsulIndex(agent().Get("/v1/health/service/web"));
-  const size_t base = Connections();
+  const double base = OpenConnections();
   {
     RawConnection conn;
     ASSERT_TRUE(conn.Connect(agent().port()).ok());
     ASSERT_TRUE(conn.Send("GET " + WithIndex("/v1/health/service/web", index, 60s) +
                           " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     .ok());
-    AwaitConnections(base, 1);
+    AwaitParked(1);
   }  // hangs up while parked
   // The server notices and closes its side instead of holding the park for 60 s.
-  EXPECT_TRUE(Eventually([&] { return Connections() <= base; }, 10s))
-      << "server still holds " << Connections() << " connections, want " << base;
+  EXPECT_TRUE(Eventually([&] { return Parked() == 0 && OpenConnections() <= base; }, 10s))
+      << "parked: " << Parked() << ", open connections: " << OpenConnections() << ", want " << base;
 
   // Writes, reads and new blocking queries still work.
   Response before = agent().Get("/v1/health/service/web");
@@ -380,7 +377,7 @@ TEST_F(BlockingQueryTest, WatcherThatHangsUpIsDroppedAndServerKeepsServing) {
 
 TEST_F(BlockingQueryTest, ManyWatchersHangingUpAtOnceLeaveNoConnectionsBehind) {
   const uint64_t index = ConsulIndex(agent().Get("/v1/catalog/services"));
-  const size_t base = Connections();
+  const double base = OpenConnections();
   constexpr size_t kClients = 50;
   {
     std::vector<RawConnection> conns(kClients);
@@ -390,10 +387,10 @@ TEST_F(BlockingQueryTest, ManyWatchersHangingUpAtOnceLeaveNoConnectionsBehind) {
                          " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                       .ok());
     }
-    AwaitConnections(base, kClients);
+    AwaitParked(kClients);
   }
-  EXPECT_TRUE(Eventually([&] { return Connections() <= base; }, 10s))
-      << "server still holds " << Connections() << " connections, want " << base;
+  EXPECT_TRUE(Eventually([&] { return Parked() == 0 && OpenConnections() <= base; }, 10s))
+      << "parked: " << Parked() << ", open connections: " << OpenConnections() << ", want " << base;
   EXPECT_TRUE(IsOk(agent().Get("/v1/catalog/services")));
 }
 
