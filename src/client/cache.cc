@@ -90,11 +90,11 @@ std::chrono::milliseconds BackoffPolicy::Delay(int failures, double u) const {
 }
 
 struct Subscription::State {
-  std::recursive_mutex mu;  // held while fn runs
+  std::recursive_mutex mu;                         // held while fn runs
   std::function<void(const ServiceSnapshot&)> fn;  // guarded by mu
-  uint64_t delivered = 0;  // Entry::version last delivered; guarded by mu
-  bool cancelled = false;  // guarded by mu
-  int running = 0;         // nesting depth of fn on the thread holding mu; guarded by mu
+  uint64_t delivered = 0;                          // Entry::version last delivered; guarded by mu
+  bool cancelled = false;                          // guarded by mu
+  int running = 0;  // nesting depth of fn on the thread holding mu; guarded by mu
 
   // Calls fn unless it already saw this version (the initial delivery in Subscribe() and the
   // watch's next push may carry the same answer).

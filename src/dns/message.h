@@ -5,7 +5,7 @@
 // A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT and OPT records), and the answer path is the hot path of
 // workload W6: ldns builds a heap-allocated ldns_pkt/ldns_rr/ldns_rdf tree per record and per
 // field and has its own error and ownership conventions that would need a C adapter on both
-// sides. A ~600-line codec that writes straight into one reused buffer, with compression
+// sides. A small codec (message.cc) that writes straight into one reused buffer, with compression
 // decided by us (SRV targets uncompressed, per RFC 2782), is simpler to reason about and faster.
 // The price is that we own its robustness: ParseMessage is one pure function over a byte span,
 // written to be fuzzed (a later issue adds a libFuzzer target that calls exactly it).

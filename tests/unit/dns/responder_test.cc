@@ -273,7 +273,7 @@ TEST_F(ResponderTest, EdnsFillsTheAdvertisedSize) {
   EXPECT_LT(srv.answers.size(), 100u);
   EXPECT_FALSE(srv.header.tc) << "enable_truncate is off";
   EXPECT_EQ(srv.additional.size(), srv.answers.size()) << "additional trimmed with the answers";
-  // One more answer would not have fitted (binary search found the largest).
+  // One more answer would not have fitted (the largest count that fits was chosen).
   EXPECT_GT(last_size_ + 60, 1232u);
 
   options_.enable_truncate = true;
