@@ -73,8 +73,8 @@ std::string TruncateOutput(std::string output, const CheckDefinition& def) {
 class Catalog::Writer {
  public:
   Writer(const CatalogOptions& options, store::Store* store, const Clock* clock)
-      : options_(options), store_(store), clock_(clock),
-        local_(AsciiLower(options.node_name)) {
+      : options_(options), store_(store), shared_(dynamic_cast<store::SharedStore*>(store)),
+        clock_(clock), local_(AsciiLower(options.node_name)) {
     if (MetricsRegistry* m = options.metrics) {
       commit_seconds_ = m->GetHistogram("store.commit_duration_seconds", {}, LatencyBucketsSeconds(),
                                         "Time of one durable store commit (one batch)");
@@ -95,8 +95,11 @@ class Catalog::Writer {
   };
   // Applies the requests, commits, publishes. Returns one outcome per request and sets
   // `published`/`changes` when a new snapshot was built.
+  // `conflict` (may be null) is set when, in cluster mode, another agent committed first: the
+  // tables are unchanged and the batch should be redone once the view caught up.
   std::vector<Outcome> ApplyBatch(const std::vector<const WriteRequest*>& requests,
-                                  SnapshotPtr* published, ChangeSet* changes);
+                                  SnapshotPtr* published, ChangeSet* changes,
+                                  bool* conflict = nullptr);
 
   // Earliest time (clock ns) at which a timer wants to run.
   int64_t NextTimerNs() const;
@@ -105,6 +108,16 @@ class Catalog::Writer {
   std::vector<WriteRequest> CollectTimerRequests(int64_t now, bool force_reap);
 
   const SnapshotPtr& snapshot() const { return snapshot_; }
+
+  // Cluster mode: applies changes other agents committed (what the view already has is
+  // skipped) and publishes them.
+  void ApplyExternal(const store::ChangeBatch& batch, SnapshotPtr* published,
+                     ChangeSet* changes);
+  // Cluster mode: leader flag and live agent nodes; re-plans the timers when they change.
+  void SetRole(bool leader, std::set<std::string> live);
+  bool shared() const { return shared_ != nullptr; }
+  int64_t view_revision() const { return view_revision_; }
+  int64_t conflict_revision() const { return shared_ ? shared_->ConflictRevision() : 0; }
 
  private:
   struct ServiceRec {
@@ -145,6 +158,24 @@ class Catalog::Writer {
   Status Apply(Tx& tx, const CheckResult& r, bool* used);
   Status Apply(Tx& tx, const ExpireTtl& r, bool* used);
   Status Apply(Tx& tx, const ReapCritical& r, bool* used);
+  Status Apply(Tx& tx, const SetNodeLiveness& r, bool* used);
+
+  // Decodes every record of a full Range into empty tables (Load and a cluster reset).
+  Status DecodeAll(std::vector<store::KeyValue>& all, std::string* stored_node_id);
+  // Cluster mode: one record changed by another agent. `txn_index` = the index that agent's
+  // commit took (its m/index), used for removals.
+  Status ApplyExternalChange(Tx& tx, const store::Change& change, uint64_t txn_index);
+  // Whether this agent runs TTL expiry and the reaper for checks on this node.
+  bool OwnsTimersOf(const std::string& lower_node) const {
+    if (lower_node == local_ || shared_ == nullptr) return true;
+    return leader_ && live_.count(lower_node) == 0;
+  }
+  void SetViewRevision(int64_t rev) {
+    if (rev > view_revision_) {
+      view_revision_ = rev;
+      shared_->SetViewRevision(rev);
+    }
+  }
 
   // Mutation helpers: keep the tables, the name index, the store batch and dirty sets in step.
   void MarkService(Tx& tx, const std::string& lower_name, const std::string& lower_node,
@@ -179,8 +210,12 @@ class Catalog::Writer {
 
   const CatalogOptions& options_;
   store::Store* store_;
+  store::SharedStore* shared_;  // == store_ in cluster mode, else nullptr
   const Clock* clock_;
   const std::string local_;  // lower-cased local node name
+  int64_t view_revision_ = 0;  // cluster mode: the store revision the tables reflect
+  bool leader_ = false;        // cluster mode: see Catalog::SetClusterRole
+  std::set<std::string> live_;
 
   std::map<std::string, NodeRec> nodes_;  // by lower-cased node name
   // lower-cased service name -> (lower-cased node, service ID) of each instance
@@ -203,9 +238,8 @@ class Catalog::Writer {
   Counter* deregistrations_ = nullptr;
 };
 
-Status Catalog::Writer::Load() {
-  BEACON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> all, store_->Range(""));
-  std::string stored_node_id;
+Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
+                                  std::string* stored_node_id) {
   struct Pending {
     std::string lower_node;
     std::string value;
@@ -217,7 +251,7 @@ Status Catalog::Writer::Load() {
     if (key == kIndexKey) {
       index_ = std::max<uint64_t>(index_, std::strtoull(kv.value.c_str(), nullptr, 10));
     } else if (key == kNodeIdKey) {
-      stored_node_id = kv.value;
+      *stored_node_id = kv.value;
     } else if (StartsWith(key, "n/")) {
       auto node = DecodeNodeRecord(kv.value);
       if (!node.ok()) return node.status().WithContext("load node record " + kv.key);
@@ -258,6 +292,18 @@ Status Catalog::Writer::Load() {
       if (s == n.services.end()) return Internal("load: check without service: " + p.key);
       s->second.checks[c->id] = c;
     }
+  }
+  return Status();
+}
+
+Status Catalog::Writer::Load() {
+  BEACON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> all, store_->Range(""));
+  std::string stored_node_id;
+  BEACON_RETURN_IF_ERROR(DecodeAll(all, &stored_node_id));
+  if (shared_) {
+    // Every agent shares the records; the node ID is per agent and lives in its node record.
+    stored_node_id.clear();
+    SetViewRevision(shared_->RangeRevision());
   }
 
   // The first snapshot holds everything loaded; then make sure the local node is as configured.
@@ -311,7 +357,7 @@ Status Catalog::Writer::Load() {
   } else {
     node.id = NewUuid();
   }
-  if (stored_node_id != node.id) tx.writes.Put(std::string(kNodeIdKey), node.id);
+  if (!shared_ && stored_node_id != node.id) tx.writes.Put(std::string(kNodeIdKey), node.id);
   if (existing == nodes_.end() || !existing->second.node->SameDefinition(node)) {
     PutNode(tx, idx, node);
     used = true;
@@ -437,7 +483,8 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
   }
   rec.check_owner[check.id] = check.service_id;
   tx.writes.Put(CheckKey(lower_node, check.id), EncodeCheckRecord(check));
-  if (check.definition.type == CheckType::kTtl && check.ttl_deadline_ns > 0) {
+  if (check.definition.type == CheckType::kTtl && check.ttl_deadline_ns > 0 &&
+      OwnsTimersOf(lower_node)) {
     ScheduleTtl(lower_node, check);
   }
   auto ptr = std::make_shared<const Check>(std::move(check));
@@ -860,27 +907,48 @@ Status Catalog::Writer::Apply(Tx& tx, const ExpireTtl& r, bool* used) {
 
 Status Catalog::Writer::Apply(Tx& tx, const ReapCritical&, bool* used) {
   const int64_t now = clock_->NowNanos();
-  NodeRec& node = nodes_.at(local_);
-  std::vector<std::string> reap;
-  for (const auto& [id, s] : node.services) {
-    for (const auto& [cid, c] : s.checks) {
-      int64_t after = c->definition.deregister_critical_service_after.count();
-      if (after <= 0 || c->status != HealthStatus::kCritical || c->critical_since_ns == 0) {
-        continue;
-      }
-      after = std::max<int64_t>(after, options_.min_deregister_after.count());
-      if (now - c->critical_since_ns >= after) {
-        reap.push_back(id);
-        break;
+  std::vector<std::pair<std::string, std::string>> reap;  // (lower node, service ID)
+  for (const auto& [lower_node, node] : nodes_) {
+    if (!OwnsTimersOf(lower_node)) continue;
+    if (lower_node != local_ && node.node_checks.count(std::string(kSerfHealthCheckId)) == 0) {
+      continue;  // a catalog-registered node: nobody's agent reaps it (as in Consul)
+    }
+    for (const auto& [id, s] : node.services) {
+      for (const auto& [cid, c] : s.checks) {
+        int64_t after = c->definition.deregister_critical_service_after.count();
+        if (after <= 0 || c->status != HealthStatus::kCritical || c->critical_since_ns == 0) {
+          continue;
+        }
+        after = std::max<int64_t>(after, options_.min_deregister_after.count());
+        if (now - c->critical_since_ns >= after) {
+          reap.emplace_back(lower_node, id);
+          break;
+        }
       }
     }
   }
-  for (const std::string& id : reap) {
-    spdlog::info("catalog: reaping service {}: critical longer than DeregisterCriticalServiceAfter",
-                 id);
-    RemoveService(tx, tx.next_index, local_, id);
+  for (const auto& [lower_node, id] : reap) {
+    spdlog::info(
+        "catalog: reaping service {} on node {}: critical longer than "
+        "DeregisterCriticalServiceAfter",
+        id, lower_node);
+    RemoveService(tx, tx.next_index, lower_node, id);
     *used = true;
   }
+  return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const SetNodeLiveness& r, bool* used) {
+  std::string lower = AsciiLower(r.node);
+  const Check* old = FindCheck(lower, std::string(kSerfHealthCheckId));
+  if (old == nullptr || (old->status == r.status && old->output == r.output)) return Status();
+  Check c = *old;
+  SetStatus(c, r.status);
+  c.output = r.output;
+  uint64_t idx = tx.next_index;
+  c.modify_index = idx;
+  *used = true;
+  PutCheck(tx, idx, lower, std::move(c));
   return Status();
 }
 
@@ -889,7 +957,7 @@ Status Catalog::Writer::Apply(Tx& tx, const ReapCritical&, bool* used) {
 
 std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
     const std::vector<const WriteRequest*>& requests, SnapshotPtr* published,
-    ChangeSet* changes) {
+    ChangeSet* changes, bool* conflict) {
   Tx tx;
   tx.next_index = index_ + 1;
   std::vector<Outcome> out;
@@ -907,6 +975,13 @@ std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
     commit_seconds_->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
     batch_size_->Observe(static_cast<double>(requests.size()));
+  }
+  if (!committed.ok() && shared_ && committed.code() == StatusCode::kAborted) {
+    // Another agent committed first: undo, and let the caller redo the batch on a newer view.
+    RestoreFromSnapshot();
+    for (Outcome& o : out) o = {committed, 0};
+    if (conflict) *conflict = true;
+    return out;
   }
   if (!committed.ok()) {
     if (commit_errors_) commit_errors_->Inc();
@@ -936,9 +1011,18 @@ std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
 Status Catalog::Writer::Commit(Tx& tx) {
   if (tx.writes.empty()) return Status();
   uint64_t last = tx.next_index - 1;
-  if (last > index_) tx.writes.Put(std::string(kIndexKey), std::to_string(last));
+  if (shared_) {
+    // Every commit of every agent writes the index key: the store's conflict check is on it.
+    tx.writes.Put(std::string(kIndexKey), std::to_string(std::max(last, index_)));
+  } else if (last > index_) {
+    tx.writes.Put(std::string(kIndexKey), std::to_string(last));
+  }
   auto rev = store_->Commit(tx.writes);
-  if (!rev.ok()) return rev.status().WithContext("store commit failed");
+  if (!rev.ok()) {
+    if (rev.status().code() == StatusCode::kAborted) return rev.status();
+    return rev.status().WithContext("store commit failed");
+  }
+  if (shared_) SetViewRevision(*rev);
   return Status();
 }
 
@@ -1096,6 +1180,7 @@ void Catalog::Writer::RestoreFromSnapshot() {
 void Catalog::Writer::RebuildTimers() {
   ttl_timers_.clear();
   for (const auto& [lower, rec] : nodes_) {
+    if (!OwnsTimersOf(lower)) continue;
     auto add = [&](const std::shared_ptr<const Check>& c) {
       if (c->definition.type == CheckType::kTtl && c->ttl_deadline_ns > 0) ScheduleTtl(lower, *c);
     };
@@ -1128,6 +1213,170 @@ std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now, boo
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cluster mode: other agents' changes
+
+namespace {
+// Applying one revision's changes in this order keeps every record's parent present.
+int ChangeRank(const store::Change& c) {
+  const bool put = c.value.has_value();
+  switch (c.key.empty() ? '?' : c.key[0]) {
+    case 'n': return put ? 0 : 5;
+    case 's': return put ? 1 : 4;
+    case 'c': return put ? 2 : 3;
+    default: return 6;
+  }
+}
+}  // namespace
+
+Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uint64_t txn_index) {
+  std::string_view key = ch.key;
+  if (key == kIndexKey || key == kNodeIdKey) return Status();
+  if (StartsWith(key, "n/")) {
+    std::string lower(key.substr(2));
+    if (!ch.value) {
+      RemoveNode(tx, txn_index, lower);
+      return Status();
+    }
+    BEACON_ASSIGN_OR_RETURN(Node node, DecodeNodeRecord(*ch.value));
+    NodeRec& rec = nodes_[lower];
+    uint64_t idx = (!rec.node || node.modify_index > rec.node->modify_index) ? node.modify_index : 0;
+    rec.node = std::make_shared<const Node>(std::move(node));
+    MarkNode(tx, lower, idx);
+    MarkAllOnNode(tx, lower, idx);
+    if (idx != 0) tx.nodes_index = idx;
+    return Status();
+  }
+  if (!StartsWith(key, "s/") && !StartsWith(key, "c/")) {
+    return Internal("unknown record key " + ch.key);
+  }
+  size_t sep = key.find(kKeySep);
+  if (sep == std::string_view::npos) return Internal("malformed key " + ch.key);
+  std::string lower_node(key.substr(2, sep - 2));
+  std::string id(key.substr(sep + 1));
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end() || !n->second.node) {
+    if (!ch.value) return Status();  // already gone with its node
+    return Internal("record of an unknown node: " + ch.key);
+  }
+  NodeRec& rec = n->second;
+  if (key[0] == 's') {
+    if (!ch.value) {
+      RemoveService(tx, txn_index, lower_node, id);
+      return Status();
+    }
+    BEACON_ASSIGN_OR_RETURN(Service svc, DecodeServiceRecord(*ch.value));
+    ServiceRec& srec = rec.services[svc.id];
+    uint64_t idx =
+        (!srec.svc || svc.modify_index > srec.svc->modify_index) ? svc.modify_index : 0;
+    std::string lower_name = AsciiLower(svc.name);
+    if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
+      std::string old = AsciiLower(srec.svc->name);
+      by_name_[old].erase({lower_node, svc.id});
+      MarkService(tx, old, lower_node, svc.id, txn_index);
+    }
+    by_name_[lower_name].insert({lower_node, svc.id});
+    srec.svc = std::make_shared<const Service>(std::move(svc));
+    MarkService(tx, lower_name, lower_node, id, idx);
+    MarkNode(tx, lower_node, idx);
+    if (idx != 0) tx.services_index = idx;
+    return Status();
+  }
+  if (!ch.value) {
+    RemoveCheck(tx, txn_index, lower_node, id);
+    return Status();
+  }
+  BEACON_ASSIGN_OR_RETURN(Check check, DecodeCheckRecord(*ch.value));
+  if (!check.service_id.empty() && rec.services.count(check.service_id) == 0) {
+    return Internal("check record of an unknown service: " + ch.key);
+  }
+  const Check* old = FindCheck(lower_node, check.id);
+  uint64_t idx = (!old || check.modify_index > old->modify_index) ? check.modify_index : 0;
+  PutCheck(tx, idx, lower_node, std::move(check));
+  return Status();
+}
+
+void Catalog::Writer::ApplyExternal(const store::ChangeBatch& batch, SnapshotPtr* published,
+                                    ChangeSet* changes) {
+  Tx tx;
+  tx.next_index = 0;
+  if (batch.reset) {
+    // History was lost (compaction): replace the tables with the store's state and wake every
+    // watcher whose index is behind it.
+    std::set<std::string> old_services, old_nodes;
+    for (const auto& [lower, g] : snapshot_->services) old_services.insert(lower);
+    for (const auto& [lower, e] : snapshot_->nodes) old_nodes.insert(lower);
+    nodes_.clear();
+    by_name_.clear();
+    output_bumps_.clear();
+    std::vector<store::KeyValue> all;
+    for (const store::Change& c : batch.changes) {
+      if (c.value) all.push_back({c.key, *c.value, c.revision});
+    }
+    std::string ignored;
+    Status s = DecodeAll(all, &ignored);
+    if (!s.ok()) {
+      spdlog::error("catalog: reloading the shared store failed: {}; keeping the old view",
+                    s.ToString());
+      RestoreFromSnapshot();
+      return;
+    }
+    const uint64_t idx = index_;
+    for (const auto& [lower, names] : by_name_) old_services.insert(lower);
+    for (const std::string& lower : old_services) {
+      DirtyGroup& d = tx.dirty_services[lower];
+      d.full = true;
+      d.index = idx;
+    }
+    for (const auto& [lower, rec] : nodes_) old_nodes.insert(lower);
+    for (const std::string& lower : old_nodes) tx.dirty_nodes[lower] = idx;
+    tx.nodes_index = tx.services_index = tx.checks_index = idx;
+    SetViewRevision(batch.revision);
+    Publish(tx, published, changes);
+    RebuildTimers();
+    return;
+  }
+  const auto& all = batch.changes;
+  std::vector<const store::Change*> group;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j].revision == all[i].revision) ++j;
+    if (all[i].revision > view_revision_) {
+      uint64_t txn_index = index_;
+      group.clear();
+      for (size_t k = i; k < j; ++k) {
+        group.push_back(&all[k]);
+        if (all[k].key == kIndexKey && all[k].value) {
+          txn_index = std::max<uint64_t>(txn_index,
+                                         std::strtoull(all[k].value->c_str(), nullptr, 10));
+        }
+      }
+      std::stable_sort(group.begin(), group.end(), [](const store::Change* a, const store::Change* b) {
+        return ChangeRank(*a) < ChangeRank(*b);
+      });
+      for (const store::Change* c : group) {
+        Status s = ApplyExternalChange(tx, *c, txn_index);
+        if (!s.ok()) {
+          spdlog::error("catalog: skipping a change from the shared store (revision {}): {}",
+                        c->revision, s.ToString());
+        }
+      }
+      index_ = std::max(index_, txn_index);
+      SetViewRevision(all[i].revision);
+    }
+    i = j;
+  }
+  SetViewRevision(batch.revision);
+  Publish(tx, published, changes);
+}
+
+void Catalog::Writer::SetRole(bool leader, std::set<std::string> live) {
+  if (leader == leader_ && live == live_) return;
+  leader_ = leader;
+  live_ = std::move(live);
+  RebuildTimers();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Catalog
 
 Catalog::Catalog(CatalogOptions options, store::Store* store, const Clock* clock)
@@ -1137,9 +1386,27 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(CatalogOptions options, store::St
                                                const Clock* clock) {
   if (options.node_name.empty()) return InvalidArgument("node name must not be empty");
   std::unique_ptr<Catalog> catalog(new Catalog(std::move(options), store, clock));
-  catalog->writer_ = std::make_unique<Writer>(catalog->options_, store, clock);
-  BEACON_RETURN_IF_ERROR(catalog->writer_->Load());
+  auto* shared = dynamic_cast<store::SharedStore*>(store);
+  // In cluster mode the start-up write (this agent's node and serfHealth) may race another
+  // agent's commit: load again and redo it.
+  for (int attempt = 0;; ++attempt) {
+    catalog->writer_ = std::make_unique<Writer>(catalog->options_, store, clock);
+    Status loaded = catalog->writer_->Load();
+    if (loaded.ok()) break;
+    if (shared == nullptr || loaded.code() != StatusCode::kAborted || attempt >= 20) {
+      return loaded;
+    }
+  }
   catalog->current_ = catalog->writer_->snapshot();
+  if (shared != nullptr) {
+    BEACON_RETURN_IF_ERROR(shared->Subscribe([c = catalog.get()](store::ChangeBatch batch) {
+      {
+        std::lock_guard<std::mutex> lock(c->mu_);
+        c->external_.push_back(std::move(batch));
+      }
+      c->cv_.notify_all();
+    }));
+  }
   catalog->thread_ = std::thread([c = catalog.get()] { c->Run(); });
   return catalog;
 }
@@ -1203,6 +1470,16 @@ void Catalog::AddListener(SnapshotListener listener) {
   listeners_.push_back(std::move(listener));
 }
 
+void Catalog::SetClusterRole(bool leader, std::set<std::string> live_nodes) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leader_ = leader;
+    live_nodes_ = std::move(live_nodes);
+    role_changed_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Catalog::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1222,43 +1499,125 @@ void Catalog::RunTimersForTest() {
 }
 
 void Catalog::Run() {
+  // Cluster mode: after a conflicting commit the requests wait (at the head of the queue) until
+  // the view reaches the revision of the commit that won, at most kConflictWait.
+  constexpr auto kConflictWait = std::chrono::seconds(5);
+  constexpr int kMaxConflicts = 32;
+  int64_t wait_revision = 0;
+  auto wait_deadline = std::chrono::steady_clock::time_point::min();
+
   std::vector<Pending> batch;
+  std::deque<store::ChangeBatch> external;
   for (;;) {
     bool run_timers = false;
     bool forced = false;
+    bool role_changed = false;
+    bool leader = false;
+    std::set<std::string> live;
     batch.clear();
+    external.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (;;) {
-        if (!queue_.empty() || stopping_ || timer_requests_ > 0) break;
+        const bool view_ready = writer_->view_revision() >= wait_revision ||
+                                std::chrono::steady_clock::now() >= wait_deadline;
+        if ((!queue_.empty() && view_ready) || !external_.empty() || role_changed_ ||
+            timer_requests_ > 0) {
+          break;
+        }
+        if (stopping_ && (queue_.empty() || view_ready)) break;
         int64_t wait_ns = writer_->NextTimerNs() - clock_->NowNanos();
         if (wait_ns <= 0) {
           run_timers = true;
           break;
         }
         // Sleep at most a second so a clock that jumps is noticed soon enough.
-        cv_.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(wait_ns, 1'000'000'000)));
+        auto wait = std::chrono::nanoseconds(std::min<int64_t>(wait_ns, 1'000'000'000));
+        if (!queue_.empty()) {
+          wait = std::min<std::chrono::nanoseconds>(wait, wait_deadline - std::chrono::steady_clock::now());
+        }
+        cv_.wait_for(lock, wait);
       }
-      if (stopping_ && queue_.empty()) break;
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (stopping_ && queue_.empty() && external_.empty()) break;
+      external.swap(external_);
+      if (role_changed_) {
+        role_changed = true;
+        role_changed_ = false;
+        leader = leader_;
+        live = live_nodes_;
       }
       if (timer_requests_ > 0) run_timers = forced = true;
+    }
+
+    auto publish = [&](const SnapshotPtr& published, const ChangeSet& changes) {
+      std::vector<SnapshotListener> listeners;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        current_ = published;
+        listeners = listeners_;
+      }
+      for (const auto& l : listeners) l(published, changes);
+    };
+
+    if (role_changed) writer_->SetRole(leader, std::move(live));
+    for (const store::ChangeBatch& b : external) {
+      SnapshotPtr published;
+      ChangeSet changes;
+      writer_->ApplyExternal(b, &published, &changes);
+      if (published) publish(published, changes);
+    }
+
+    bool timed_out = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool caught_up = writer_->view_revision() >= wait_revision;
+      timed_out = !caught_up && std::chrono::steady_clock::now() >= wait_deadline;
+      if (caught_up || timed_out || stopping_) {
+        while (!queue_.empty() && batch.size() < options_.max_batch) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        wait_revision = 0;
+      }
+    }
+    if (timed_out && !batch.empty()) {
+      spdlog::warn("catalog: the shared store's changes did not arrive in time; failing {} writes",
+                   batch.size());
+      for (Pending& p : batch) {
+        p.callback(Unavailable("timed out waiting for other agents' changes; retry"), 0);
+      }
+      batch.clear();
     }
 
     auto run = [&](std::vector<const WriteRequest*> requests, std::vector<Pending>* pending) {
       SnapshotPtr published;
       ChangeSet changes;
-      auto outcomes = writer_->ApplyBatch(requests, &published, &changes);
-      if (published) {
-        std::vector<SnapshotListener> listeners;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          current_ = published;
-          listeners = listeners_;
+      bool conflict = false;
+      auto outcomes = writer_->ApplyBatch(requests, &published, &changes, &conflict);
+      if (published) publish(published, changes);
+      if (conflict) {
+        // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
+        // by the writer (their timers were rebuilt).
+        if (pending) {
+          std::vector<Pending> failed;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (auto it = pending->rbegin(); it != pending->rend(); ++it) {
+              if (++it->attempts >= kMaxConflicts) {
+                failed.push_back(std::move(*it));
+              } else {
+                queue_.push_front(std::move(*it));
+              }
+            }
+          }
+          pending->clear();
+          for (Pending& p : failed) {
+            p.callback(Unavailable("write kept conflicting with other agents' writes; retry"), 0);
+          }
         }
-        for (const auto& l : listeners) l(published, changes);
+        wait_revision = writer_->conflict_revision();
+        wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
+        return;
       }
       if (pending) {
         for (size_t i = 0; i < pending->size(); ++i) {

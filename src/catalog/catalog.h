@@ -8,6 +8,12 @@
 // return to the last published snapshot. The writer also owns the TTL timers and the reaper of
 // DeregisterCriticalServiceAfter, which are writes like any other.
 //
+// Cluster mode: when the store is a store::SharedStore (etcd), several agents share it. The writer
+// then also applies the changes other agents commit (delivered by the store) to its tables and
+// publishes them like its own writes; a commit that raced another agent's is redone on the
+// updated view (compare-and-swap on the store's revision). TTL expiry and the reaper run for the
+// local node, and for nodes whose agent is gone only on the cluster's leader (SetClusterRole).
+//
 // Thread rules: Submit, Current and the listener registration are thread-safe. Completions and
 // listener calls run on the writer thread and must not block; they typically post to a loop.
 #pragma once
@@ -89,6 +95,11 @@ class Catalog {
   // that the listener must see; thread-safe.
   void AddListener(SnapshotListener listener);
 
+  // Cluster mode: whether this agent is the leader, and the (lower-cased) nodes whose agents are
+  // alive. The leader runs TTL expiry and the reaper for agent nodes not in `live_nodes`.
+  // Thread-safe; takes effect before the writer's next batch.
+  void SetClusterRole(bool leader, std::set<std::string> live_nodes);
+
   // Drains the queue, stops timers and joins the writer. Requests still queued fail Unavailable.
   void Stop();
 
@@ -102,6 +113,7 @@ class Catalog {
   struct Pending {
     WriteRequest request;
     WriteCallback callback;
+    int attempts = 0;  // commits that conflicted with another agent's (cluster mode)
   };
   class Writer;  // the writer-thread state: tables, batch application, timers
 
@@ -115,6 +127,11 @@ class Catalog {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;           // guarded by mu_
+  std::deque<store::ChangeBatch> external_;  // guarded by mu_: other agents' changes (cluster)
+  Status external_error_;                // guarded by mu_: the shared store's watch failed
+  bool role_changed_ = false;            // guarded by mu_
+  bool leader_ = false;                  // guarded by mu_
+  std::set<std::string> live_nodes_;     // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
   int timer_requests_ = 0;              // guarded by mu_: RunTimersForTest calls waiting
   std::condition_variable timers_done_cv_;

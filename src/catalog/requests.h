@@ -97,9 +97,18 @@ struct ExpireTtl {
 };
 struct ReapCritical {};
 
+// Cluster mode: the agent-liveness check (serfHealth) of a node, set by the cluster's leader when
+// the node's agent stops renewing its lease, and by the agent itself when it is back.
+// A node without a serfHealth check (one registered through the catalog API) is left alone.
+struct SetNodeLiveness {
+  std::string node;
+  HealthStatus status = HealthStatus::kPassing;
+  std::string output;
+};
+
 using WriteRequest =
     std::variant<RegisterService, DeregisterService, RegisterCheck, DeregisterCheck, UpdateTtl,
                  SetMaintenance, CatalogRegister, CatalogDeregister, CheckResult, ExpireTtl,
-                 ReapCritical>;
+                 ReapCritical, SetNodeLiveness>;
 
 }  // namespace beacon::catalog

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,43 @@ class Store {
 
   // A short name for logs: "sqlite", "memory", "etcd".
   virtual const char* Name() const = 0;
+};
+
+// A store shared by several agents (cluster mode, issue #9: etcd). Each agent's catalog keeps its
+// own in-memory view, loaded with Range and kept current by the changes the store delivers.
+// Conflicts: Commit applies a batch only if no other agent committed to the store since the
+// revision the caller's view reflects (SetViewRevision); otherwise it returns Aborted and
+// ConflictRevision() tells which revision the view must reach (through delivered changes)
+// before the batch is worth redoing.
+struct Change {
+  std::string key;
+  std::optional<std::string> value;  // nullopt = deleted
+  int64_t revision = 0;              // the store revision of this change
+};
+
+struct ChangeBatch {
+  // true: `changes` is the whole state as of `revision` (every key a put), after history the
+  // watch needed was lost (compaction); the receiver replaces its view.
+  bool reset = false;
+  int64_t revision = 0;  // every change up to this revision has been delivered
+  std::vector<Change> changes;  // in revision order
+};
+
+class SharedStore : public Store {
+ public:
+  // Starts delivering changes committed after the revision of the last Range (by anyone,
+  // this agent included; the receiver skips what its view already has). `deliver` runs on a
+  // store thread, one batch at a time, in order. Call once, after the initial Range.
+  virtual Status Subscribe(std::function<void(ChangeBatch)> deliver) = 0;
+
+  // The revision the caller's view now reflects (from Range, Commit or delivered changes).
+  virtual void SetViewRevision(int64_t revision) = 0;
+
+  // After Commit returned Aborted: the revision the view must reach before a retry can succeed.
+  virtual int64_t ConflictRevision() const = 0;
+
+  // The revision the last Range saw (the view's starting point).
+  virtual int64_t RangeRevision() const = 0;
 };
 
 }  // namespace beacon::store
