@@ -18,6 +18,9 @@
 #include "http/api.h"
 #include "http/server.h"
 #include "net/io_pool.h"
+#include "cluster/cluster.h"
+#include "etcd/client.h"
+#include "store/etcd/etcd_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace beacon::agent {
@@ -95,29 +98,75 @@ void RegisterCollectors(MetricsRegistry& metrics, catalog::Catalog& catalog) {
   });
 }
 
+// status/* and the consistency headers in cluster mode, from the Cluster.
+class ClusterStatusAdapter final : public http::ClusterStatus {
+ public:
+  explicit ClusterStatusAdapter(cluster::Cluster* c) : c_(c) {}
+  std::string Leader() const override { return c_->Leader(); }
+  std::vector<std::string> Peers() const override { return c_->Peers(); }
+  int64_t LastContactMs() const override { return c_->LastContactMs(); }
+  void ConfirmIndex(std::function<void(Result<uint64_t>)> done) override {
+    c_->ConfirmIndex(std::move(done));
+  }
+
+ private:
+  cluster::Cluster* c_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   std::unique_ptr<Agent> agent(new Agent());
   if (config.node_name.empty()) config.node_name = HostName();
+  const bool cluster_mode = config.store == "etcd";
+  if (config.store != "sqlite" && !cluster_mode) {
+    return InvalidArgument("unknown store \"" + config.store + "\": use sqlite or etcd");
+  }
   if (config.dev) {
     BEACON_ASSIGN_OR_RETURN(agent->data_dir_, MakeDevDir());
-  } else {
+  } else if (!cluster_mode) {
     if (config.data_dir.empty()) {
       return InvalidArgument("data directory is required: pass -data-dir <path> or -dev");
     }
     agent->data_dir_ = config.data_dir;
+  } else {
+    agent->data_dir_ = config.data_dir;  // unused by the etcd store
   }
   agent->config_ = config;
   agent->metrics_ = std::make_unique<MetricsRegistry>("consul");
 
-  store::SqliteOptions sqlite_options;
-  // A larger page cache than SQLite's 2 MiB default keeps the hot B-tree pages in memory; the
-  // rest come from the OS page cache. Counted in the agent's RSS, so kept moderate (W4).
-  sqlite_options.cache_size_kib = 16 * 1024;
-  auto store = store::SqliteStore::Open(agent->data_dir_, sqlite_options);
-  if (!store.ok()) return store.status();
-  agent->store_ = std::move(*store);
+  if (cluster_mode) {
+    if (config.etcd_endpoints.empty()) {
+      return InvalidArgument("-store=etcd needs -etcd-endpoints (e.g. http://127.0.0.1:2379)");
+    }
+    etcd::ClientOptions etcd_options;
+    etcd_options.endpoints = config.etcd_endpoints;
+    auto client = etcd::Client::Create(etcd_options);
+    if (!client.ok()) return client.status().WithContext("etcd");
+    agent->etcd_ = std::move(*client);
+    // Announce this agent (lease + alive key) before its node record is written, so the
+    // cluster's leader never sees the node without its agent.
+    cluster::ClusterOptions cluster_options;
+    cluster_options.prefix = config.etcd_prefix;
+    cluster_options.node_name = config.node_name;
+    cluster_options.advertise =
+        config.advertise_addr + ":" + std::to_string(std::max(config.http_port, 0));
+    cluster_options.lease_ttl = config.etcd_lease_ttl;
+    cluster_options.tick = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(1), std::chrono::milliseconds(config.etcd_lease_ttl) / 3);
+    auto joined = cluster::Cluster::Join(cluster_options, agent->etcd_.get());
+    if (!joined.ok()) return joined.status().WithContext("join the cluster");
+    agent->cluster_ = std::move(*joined);
+    agent->store_ = std::make_unique<store::EtcdStore>(agent->etcd_.get(), config.etcd_prefix);
+  } else {
+    store::SqliteOptions sqlite_options;
+    // A larger page cache than SQLite's 2 MiB default keeps the hot B-tree pages in memory; the
+    // rest come from the OS page cache. Counted in the agent's RSS, so kept moderate (W4).
+    sqlite_options.cache_size_kib = 16 * 1024;
+    auto store = store::SqliteStore::Open(agent->data_dir_, sqlite_options);
+    if (!store.ok()) return store.status();
+    agent->store_ = std::move(*store);
+  }
 
   catalog::CatalogOptions options;
   options.node_name = config.node_name;
@@ -129,9 +178,15 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   options.output_update_interval = config.output_update_interval;
   options.metrics = agent->metrics_.get();
   options.node_meta = config.node_meta;
+  // etcd caps a transaction's operations (--max-txn-ops, 128 by default): smaller batches.
+  if (cluster_mode) options.max_batch = 32;
   auto catalog = catalog::Catalog::Open(options, agent->store_.get());
-  if (!catalog.ok()) return catalog.status().WithContext("open catalog in " + agent->data_dir_);
+  if (!catalog.ok()) {
+    return catalog.status().WithContext(
+        cluster_mode ? "open the shared catalog in etcd" : "open catalog in " + agent->data_dir_);
+  }
   agent->catalog_ = std::move(*catalog);
+  if (agent->cluster_) agent->cluster_->Start(agent->catalog_.get());
 
   size_t threads = config.io_threads;
   if (threads == 0) threads = UsableCores();
@@ -167,6 +222,12 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   if (!server.ok()) return server.status();
   agent->server_ = std::move(*server);
   agent->api_->set_http_port(agent->server_->port());
+  if (agent->cluster_) {
+    agent->cluster_->SetAdvertise(config.advertise_addr + ":" +
+                                  std::to_string(agent->server_->port()));
+    agent->cluster_status_ = std::make_unique<ClusterStatusAdapter>(agent->cluster_.get());
+    agent->api_->set_cluster(agent->cluster_status_.get());
+  }
   http::HttpServer* raw = agent->server_.get();
   agent->catalog_->AddListener(
       [raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) { raw->Publish(s, c); });
@@ -182,6 +243,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     dns_options.dns.domain = dns::NormalizeDomain(config.domain);
     dns_options.dns.datacenter = config.datacenter;
     dns_options.dns.local_node = config.node_name;
+    dns_options.metrics = agent->metrics_.get();
     auto dns_server = dns::DnsServer::Start(*agent->pool_, dns_options, snap);
     if (!dns_server.ok()) return dns_server.status();
     agent->dns_ = std::move(*dns_server);
@@ -197,6 +259,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     health::CheckRunnerOptions check_options;
     check_options.output_update_interval = config.output_update_interval;
     check_options.min_interval = config.check_min_interval;
+    check_options.metrics = agent->metrics_.get();
     auto checks = health::CheckRunner::Create(*agent->pool_, *agent->check_sink_, check_options);
     if (!checks.ok()) return checks.status();
     agent->checks_ = std::move(*checks);
@@ -265,6 +328,8 @@ void Agent::Stop() {
     if (left > 0) spdlog::warn("agent: {} requests still in flight at shutdown", left);
   }
   if (pool_) pool_->Stop();
+  // Cluster mode: give up the lease (the others see this node gone at once), then stop writing.
+  if (cluster_) cluster_->Leave();
   if (catalog_) catalog_->Stop();  // commits whatever is still queued
   dns_.reset();  // its sockets go before the pool's io_contexts (dns/server.h)
   server_.reset();
@@ -273,7 +338,10 @@ void Agent::Stop() {
   catalog_.reset();  // its listener calls the check runner until here
   checks_.reset();  // sessions died with the pool; the sink is no longer used
   check_sink_.reset();
+  cluster_status_.reset();
+  cluster_.reset();
   store_.reset();
+  etcd_.reset();
   FlushLogs();
   if (config_.dev && !data_dir_.empty()) {
     std::error_code ec;

@@ -27,6 +27,7 @@ class IoPool;
 }
 namespace beacon::http {
 class Api;
+class ClusterStatus;
 class HttpServer;
 }  // namespace beacon::http
 namespace beacon::dns {
@@ -36,6 +37,12 @@ namespace beacon::health {
 class CatalogSink;
 class CheckRunner;
 }  // namespace beacon::health
+namespace beacon::etcd {
+class Client;
+}
+namespace beacon::cluster {
+class Cluster;
+}
 
 namespace beacon::agent {
 
@@ -44,7 +51,7 @@ inline constexpr const char* kBeaconVersion = "0.1.0";
 inline constexpr const char* kConsulCompatVersion = "1.16.0";
 
 struct AgentConfig {
-  std::string data_dir;  // required unless dev
+  std::string data_dir;  // required unless dev or store "etcd"
   bool dev = false;      // throw-away data directory, removed at stop
   std::string node_name;  // default: the host name
   std::string node_id;    // default: generated once, kept in the data directory
@@ -84,6 +91,14 @@ struct AgentConfig {
   bool run_checks = true;
   // Check intervals below this run at this rate (Consul's MinInterval). Lower only in tests.
   catalog::Nanos check_min_interval = std::chrono::seconds(1);
+  // Where the catalog lives: "sqlite" (default: the embedded store in data_dir) or "etcd"
+  // (cluster mode, docs/CLUSTER.md: several agents share one catalog in etcd).
+  std::string store = "sqlite";
+  std::vector<std::string> etcd_endpoints;  // "http://127.0.0.1:2379", ...
+  std::string etcd_prefix = "beacon/";      // every key of this cluster lives under it
+  // An agent that stops renewing its lease is marked failed this long after (Consul's failure
+  // detection takes a few seconds too).
+  std::chrono::seconds etcd_lease_ttl{10};
 };
 
 class Agent {
@@ -116,6 +131,9 @@ class Agent {
   AgentConfig config_;
   std::string data_dir_;
   std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<etcd::Client> etcd_;           // cluster mode
+  std::unique_ptr<cluster::Cluster> cluster_;    // cluster mode
+  std::unique_ptr<http::ClusterStatus> cluster_status_;  // cluster mode: adapter for the API
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<net::IoPool> pool_;

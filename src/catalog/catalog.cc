@@ -1487,7 +1487,10 @@ void Catalog::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  // Changes keep arriving while the writer drains (a conflicted write waits for them); then
+  // they stop before the catalog goes.
   if (thread_.joinable()) thread_.join();
+  if (auto* shared = dynamic_cast<store::SharedStore*>(store_)) shared->Unsubscribe();
 }
 
 void Catalog::RunTimersForTest() {

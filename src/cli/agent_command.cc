@@ -35,7 +35,9 @@ int RunAgent(int argc, char** argv) {
       "  beacon agent -data-dir ./data -node web-1\n"
       "  beacon agent -data-dir ./data -client 0.0.0.0 -http-port 8501\n"
       "  beacon agent -dev -dns-port 8600 -dns-service-ttl 'web*=30s'   dig @127.0.0.1 -p 8600 "
-      "web.service.consul SRV");
+      "web.service.consul SRV\n"
+      "  beacon agent -store etcd -etcd-endpoints http://127.0.0.1:2379 -node a1   cluster mode "
+      "(docs/CLUSTER.md)");
   agent::AgentConfig config;
   std::string log_level = "info";
   app.add_option("--data-dir", config.data_dir, "Directory for the durable catalog (SQLite)");
@@ -90,6 +92,20 @@ int RunAgent(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http-read-timeout", read_timeout,
                  "A request must arrive within this long of its first byte (408 after)")
+      ->capture_default_str();
+  app.add_option("--store", config.store,
+                 "Where the catalog lives: sqlite (embedded, in -data-dir) or etcd (cluster mode)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "etcd"}));
+  std::string etcd_endpoints;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "Comma-separated etcd client URLs for -store etcd (http://host:2379,...)");
+  app.add_option("--etcd-prefix", config.etcd_prefix,
+                 "Key prefix of this Beacon cluster in etcd")
+      ->capture_default_str();
+  std::string lease_ttl = "10s";
+  app.add_option("--etcd-lease-ttl", lease_ttl,
+                 "An agent that stops renewing its etcd lease is marked failed after this long")
       ->capture_default_str();
   std::vector<std::string> config_files, config_dirs;
   app.add_option("--config-file", config_files,
@@ -165,6 +181,20 @@ int RunAgent(int argc, char** argv) {
       return 1;
     }
     config.dns.service_ttl[AsciiLower(spec.substr(0, eq))] = *ttl;
+  }
+  for (size_t start = 0; start < etcd_endpoints.size();) {
+    size_t comma = etcd_endpoints.find(',', start);
+    if (comma == std::string::npos) comma = etcd_endpoints.size();
+    std::string url = etcd_endpoints.substr(start, comma - start);
+    if (!url.empty()) config.etcd_endpoints.push_back(url);
+    start = comma + 1;
+  }
+  if (auto ttl = whole_seconds(lease_ttl); ttl.ok() && ttl->count() >= 2) {
+    config.etcd_lease_ttl = *ttl;
+  } else {
+    std::fprintf(stderr, "beacon: invalid -etcd-lease-ttl \"%s\": want 2s or more\n",
+                 lease_ttl.c_str());
+    return 2;
   }
   if (auto ttl = whole_seconds(node_ttl); ttl.ok()) {
     config.dns.node_ttl = *ttl;

@@ -514,6 +514,19 @@ std::string TypeName(uint16_t type) {
 
 }  // namespace
 
+std::string_view RcodeName(Rcode rcode) {
+  switch (rcode) {
+    case Rcode::kNoError: return "NOERROR";
+    case Rcode::kFormErr: return "FORMERR";
+    case Rcode::kServFail: return "SERVFAIL";
+    case Rcode::kNxDomain: return "NXDOMAIN";
+    case Rcode::kNotImp: return "NOTIMP";
+    case Rcode::kRefused: return "REFUSED";
+    case Rcode::kBadVers: return "BADVERS";
+  }
+  return "UNKNOWN";  // not reached: every Rcode value is named above
+}
+
 Result<Header> ParseHeader(std::span<const uint8_t> bytes) {
   if (bytes.size() < kHeaderBytes) return Malformed(bytes.size(), "shorter than a header");
   Header h;

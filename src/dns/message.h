@@ -73,6 +73,10 @@ enum class Rcode : uint16_t {
   kBadVers = 16,
 };
 
+// The mnemonic dig prints ("NOERROR", "NXDOMAIN", "BADVERS", ...). The `rcode` label of the DNS
+// query counter.
+std::string_view RcodeName(Rcode rcode);
+
 inline constexpr size_t kHeaderBytes = 12;
 inline constexpr size_t kMaxNameWireBytes = 255;
 inline constexpr size_t kMaxLabelBytes = 63;

@@ -114,7 +114,8 @@ ResponseLimits LimitsFor(Transport transport, const std::optional<Edns>& request
   return {max_bytes, big_cap};
 }
 
-bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string* out) {
+bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string* out,
+             Rcode* rcode) {
   auto header = ParseHeader(request);
   if (!header.ok() || header->qr) return false;
   const DnsOptions& options = *env.options;
@@ -163,6 +164,7 @@ bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string*
   const bool udp = env.transport == Transport::kUdp;
   if (EncodeFitting(response, resolution.additional_end, limits, resolution.more, udp,
                     options.enable_truncate, out)) {
+    if (rcode != nullptr) *rcode = decision.rcode;
     return true;
   }
   // Our records did not encode: a bug or catalog data we failed to screen. Answer SERVFAIL with
@@ -175,7 +177,9 @@ bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string*
   response.answers.clear();
   response.authority.clear();
   response.additional.clear();
-  return EncodeMessage(response, out).ok();
+  if (!EncodeMessage(response, out).ok()) return false;
+  if (rcode != nullptr) *rcode = failure.rcode;
+  return true;
 }
 
 }  // namespace beacon::dns

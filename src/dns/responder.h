@@ -70,7 +70,9 @@ ResponseLimits LimitsFor(Transport transport, const std::optional<Edns>& request
 
 // Appends the response to `request` to *out and returns true; returns false with *out unchanged
 // when nothing must be sent: fewer than 12 bytes (no ID to answer with) or a response (QR set;
-// answering responses could ping-pong between two servers). Never throws on any input.
-bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string* out);
+// answering responses could ping-pong between two servers). When it returns true and `rcode` is
+// not null, *rcode is the RCODE sent (for the query counters). Never throws on any input.
+bool Respond(std::span<const uint8_t> request, const QueryEnv& env, std::string* out,
+             Rcode* rcode = nullptr);
 
 }  // namespace beacon::dns

@@ -47,6 +47,42 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 uint32_t NowUnix() { return static_cast<uint32_t>(std::time(nullptr)); }
 
+// Every RCODE Respond() can send, in the order of QueryCounters' columns.
+constexpr std::array<Rcode, 7> kCountedRcodes = {
+    Rcode::kNoError, Rcode::kFormErr, Rcode::kServFail, Rcode::kNxDomain,
+    Rcode::kNotImp,  Rcode::kRefused, Rcode::kBadVers};
+
+// `dns.queries{protocol, rcode}`: every query answered. All counters are created at start (so a
+// scrape shows zeros rather than missing series) and only incremented afterwards, from any loop.
+class QueryCounters {
+ public:
+  explicit QueryCounters(MetricsRegistry* metrics) {
+    if (metrics == nullptr) return;
+    for (size_t t = 0; t < 2; ++t) {
+      const std::string protocol = t == 0 ? "udp" : "tcp";
+      for (size_t r = 0; r < kCountedRcodes.size(); ++r) {
+        counters_[t][r] = metrics->GetCounter(
+            "dns.queries",
+            {{"protocol", protocol}, {"rcode", std::string(RcodeName(kCountedRcodes[r]))}},
+            "DNS queries answered, by protocol and response code");
+      }
+    }
+  }
+
+  void Count(Transport transport, Rcode rcode) const {
+    const size_t t = transport == Transport::kUdp ? 0 : 1;
+    for (size_t r = 0; r < kCountedRcodes.size(); ++r) {
+      if (kCountedRcodes[r] == rcode) {
+        if (counters_[t][r] != nullptr) counters_[t][r]->Inc();
+        return;
+      }
+    }
+  }
+
+ private:
+  std::array<std::array<Counter*, kCountedRcodes.size()>, 2> counters_{};
+};
+
 }  // namespace
 
 struct DnsServer::State {
@@ -59,10 +95,12 @@ struct DnsServer::State {
     udp::socket udp_socket;
   };
 
-  State(net::IoPool& p, DnsOptions o) : pool(p), options(std::move(o)) {}
+  State(net::IoPool& p, DnsOptions o, MetricsRegistry* metrics)
+      : pool(p), options(std::move(o)), queries(metrics) {}
 
   net::IoPool& pool;
   const DnsOptions options;
+  const QueryCounters queries;
   std::vector<std::unique_ptr<Loop>> loops;
   std::unique_ptr<tcp::acceptor> acceptor;  // on loop 0
   // Shared with the connection coroutines: their frames may be destroyed after the State, when
@@ -132,8 +170,10 @@ asio::awaitable<void> ServeTcp(State* state, size_t loop_index, tcp::socket sock
     QueryEnv env{Transport::kTcp, snapshot.get(), &state->options, &loop.rng, NowUnix(),
                  &loop.cache};
     response.assign(2, '\0');
+    Rcode rcode = Rcode::kNoError;
     // Nothing to answer (a response, or under 12 bytes): the stream cannot be trusted further.
-    if (!Respond(query, env, &response)) break;
+    if (!Respond(query, env, &response, &rcode)) break;
+    state->queries.Count(Transport::kTcp, rcode);
     const size_t body = response.size() - 2;  // <= 65535: LimitsFor caps TCP answers there
     response[0] = static_cast<char>(body >> 8);
     response[1] = static_cast<char>(body & 0xff);
@@ -231,9 +271,12 @@ asio::awaitable<void> ServeUdp(State* state, size_t loop_index) {
       if (msg.msg_hdr.msg_flags & MSG_TRUNC) continue;  // over kMaxUdpQueryBytes: not DNS we serve
       std::string& out = batch->out[replies];
       out.clear();
-      if (!Respond(std::span<const uint8_t>(batch->in[i].data(), msg.msg_len), env, &out)) {
+      Rcode rcode = Rcode::kNoError;
+      if (!Respond(std::span<const uint8_t>(batch->in[i].data(), msg.msg_len), env, &out,
+                   &rcode)) {
         continue;
       }
+      state->queries.Count(Transport::kUdp, rcode);
       batch->out_iov[replies] = iovec{out.data(), out.size()};
       mmsghdr& reply = batch->out_msgs[replies];
       reply = mmsghdr{};
@@ -310,7 +353,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::Start(net::IoPool& pool, DnsServer
   Result<uint16_t> bound = Unavailable("not tried");
   const int attempts = options.port == 0 ? kFreePortAttempts : 1;
   for (int attempt = 0; attempt < attempts && !bound.ok(); ++attempt) {
-    state = std::make_unique<State>(pool, options.dns);
+    state = std::make_unique<State>(pool, options.dns, options.metrics);
     for (size_t i = 0; i < pool.size(); ++i) {
       state->loops.push_back(std::make_unique<State::Loop>(pool.Get(i)));
       state->loops.back()->snapshot = initial;

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "catalog/snapshot.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "dns/options.h"
 #include "net/io_pool.h"
@@ -34,6 +35,9 @@ struct DnsServerOptions {
   // with port().
   uint16_t port = 8600;
   DnsOptions dns;
+  // Where `dns.queries` (by protocol and rcode) is counted; nullptr = not counted. Must outlive
+  // the server.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class DnsServer {

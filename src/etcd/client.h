@@ -91,16 +91,23 @@ struct WatchUpdate {
   // kAborted: the start revision was compacted; compact_revision says where history begins.
   //   The watch has stopped: the caller reloads with a Range and starts a new watch.
   // kUnavailable: every endpoint failed; the watch keeps retrying (with backoff) by itself and
-  //   resumes from the revision after the last one it delivered.
+  //   resumes from the revision after the last one it delivered. Sent once per outage; when the
+  //   watch is connected again it sends one kOk update without events to say so.
   Status status;
   std::vector<WatchEvent> events;
+  // etcd's store revision when it sent the update. While a watch catches up on history, a later
+  // update may still hold events at or below it, so resume from the last event's mod_revision
+  // + 1, not from header_revision + 1 (the watch itself does so). For an update without events
+  // (progress notification), everything up to header_revision has been delivered.
   int64_t header_revision = 0;
   int64_t compact_revision = 0;
 };
 
 class Watch {
  public:
-  virtual ~Watch() = default;  // stops the watch and joins its thread; no callback after it
+  // Stops the watch and joins its thread; no callback after it. A callback may destroy its own
+  // Watch (the thread then finishes on its own). A Watch may outlive the Client that made it.
+  virtual ~Watch() = default;
 };
 
 class Client {
@@ -114,6 +121,10 @@ class Client {
   Result<RangeResult> Get(const std::string& key, bool serializable = false);
   Result<RangeResult> GetPrefix(const std::string& prefix, bool serializable = false);
 
+  // Unavailable either when no member answered, or when a txn that writes got no answer after
+  // it was sent (the message says "the outcome is unknown"): such a txn is not replayed on
+  // another member, because a replayed compare-and-swap that did apply would report a failed
+  // compare. Re-read before retrying.
   Result<TxnResult> Txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
                         const std::vector<Op>& failure);
 
@@ -124,9 +135,12 @@ class Client {
   Result<int64_t> LeaseKeepAlive(int64_t lease);
   Status LeaseRevoke(int64_t lease);
 
-  // Watches every key under `prefix` from `start_revision` (inclusive). `progress_notify` asks
+  // Watches every key under `prefix` from `start_revision` (inclusive; 0 = only changes made
+  // after the watch is established). `progress_notify` asks
   // etcd for periodic empty updates carrying the current revision. The callback runs on the
-  // watch's own thread, one update at a time.
+  // watch's own thread, one update at a time. Returns at once: the watch connects in the
+  // background (etcd's "created" answer is not delivered), so failures to reach etcd arrive as
+  // kUnavailable updates, never as an error here. An empty `prefix` watches every key.
   Result<std::unique_ptr<Watch>> WatchPrefix(const std::string& prefix, int64_t start_revision,
                                              std::function<void(WatchUpdate)> callback,
                                              bool progress_notify = true);

@@ -6,8 +6,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <array>
 #include <map>
+#include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -35,11 +39,51 @@ namespace {
 
 class Session;
 
+// `health.checks_run{type, result}`: every probe attempt that completed, with its raw result
+// (before thresholds), including an attempt whose check was removed while it ran. All counters
+// are created up front (a scrape shows zeros rather than missing series); Count is thread-safe.
+class RunCounters {
+  // The `type` label of each of ProbeSpec::kind's alternatives, in order.
+  using Kinds = decltype(ProbeSpec::kind);
+  static_assert(std::is_same_v<std::variant_alternative_t<0, Kinds>, HttpSpec> &&
+                std::is_same_v<std::variant_alternative_t<1, Kinds>, TcpSpec> &&
+                std::is_same_v<std::variant_alternative_t<2, Kinds>, GrpcSpec>);
+  static constexpr std::array<std::string_view, 3> kTypes = {"http", "tcp", "grpc"};
+
+ public:
+  explicit RunCounters(MetricsRegistry* metrics) {
+    if (metrics == nullptr) return;
+    constexpr std::array<catalog::HealthStatus, 3> kResults = {
+        catalog::HealthStatus::kPassing, catalog::HealthStatus::kWarning,
+        catalog::HealthStatus::kCritical};
+    for (size_t t = 0; t < kTypes.size(); ++t) {
+      for (catalog::HealthStatus result : kResults) {
+        counters_[t][static_cast<size_t>(result)] = metrics->GetCounter(
+            "health.checks_run",
+            {{"type", std::string(kTypes[t])},
+             {"result", std::string(catalog::HealthStatusName(result))}},
+            "Check attempts run (HTTP, TCP, gRPC), by type and result");
+      }
+    }
+  }
+
+  void Count(const ProbeSpec& spec, catalog::HealthStatus result) const {
+    Counter* c = counters_[spec.kind.index()][static_cast<size_t>(result)];
+    if (c != nullptr) c->Inc();
+  }
+
+ private:
+  std::array<std::array<Counter*, 3>, 3> counters_{};
+};
+
 // What sessions share (read-only after Create, apart from the atomics). Sessions hold it, never
 // the control state below, so no ownership cycle exists whichever way the loops end.
 struct SessionEnv {
+  explicit SessionEnv(CheckRunnerOptions o) : options(std::move(o)), runs(options.metrics) {}
+
   ResultSink* sink = nullptr;
-  CheckRunnerOptions options;
+  const CheckRunnerOptions options;
+  const RunCounters runs;
   std::shared_ptr<TlsContexts> tls;
   std::atomic<bool> stopping{false};
   std::atomic<size_t> running{0};
@@ -133,10 +177,12 @@ asio::awaitable<void> Session::Run(std::shared_ptr<Session> self,
       break;
     }
     ProbeResult result = co_await RunProbe(self->spec_, self->shared_->tls, self->executor_);
+    // Counted even if the check was removed meanwhile: the probe did run.
+    self->shared_->attempts.fetch_add(1, std::memory_order_relaxed);
+    self->shared_->runs.Count(*self->spec_, result.status);
     if (self->Done()) {
       break;  // removed or shutting down while the attempt ran: its result no longer matters
     }
-    self->shared_->attempts.fetch_add(1, std::memory_order_relaxed);
     self->OnResult(std::move(result));
     // Fixed rate; if the loop fell behind (an overloaded machine), skip rather than burst.
     next += interval;
@@ -251,7 +297,7 @@ Result<std::unique_ptr<CheckRunner>> CheckRunner::Create(net::IoPool& pool, Resu
                                                          Random* random) {
   std::unique_ptr<CheckRunner> runner(new CheckRunner());
   auto shared = std::make_shared<Shared>();
-  shared->env = std::make_shared<SessionEnv>();
+  shared->env = std::make_shared<SessionEnv>(options);
   BEACON_ASSIGN_OR_RETURN(std::unique_ptr<TlsContexts> tls, TlsContexts::Create());
   shared->env->tls = std::move(tls);
   if (random == nullptr) {
@@ -260,7 +306,6 @@ Result<std::unique_ptr<CheckRunner>> CheckRunner::Create(net::IoPool& pool, Resu
   }
   shared->pool = &pool;
   shared->env->sink = &sink;
-  shared->env->options = options;
   shared->random = random;
   runner->shared_ = std::move(shared);
   return runner;

@@ -34,6 +34,7 @@
 
 #include "catalog/requests.h"
 #include "catalog/snapshot.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "health/random.h"
 #include "net/io_pool.h"
@@ -73,6 +74,9 @@ struct CheckRunnerOptions {
   // Intervals below this run at this rate (Consul's MinInterval, 1 s: a typo such as "1ms" must
   // not turn one check into a load generator). Lower only in tests.
   std::chrono::nanoseconds min_interval = std::chrono::seconds(1);
+  // Where `health.checks_run` (by type and result) is counted; nullptr = not counted. Must
+  // outlive the runner.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class CheckRunner {
@@ -94,7 +98,8 @@ class CheckRunner {
   // Stops every session. Idempotent, thread-safe, does not wait for the loops.
   void Stop();
 
-  // Sessions currently scheduled (coroutines alive), and attempts completed since start.
+  // Sessions currently scheduled (coroutines alive), and attempts completed since start (each
+  // also counted in `health.checks_run` when options.metrics is set).
   size_t running() const;
   uint64_t attempts() const;
 

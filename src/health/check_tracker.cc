@@ -24,14 +24,18 @@ std::vector<TrackerAction> CheckTracker::Observe(const catalog::Snapshot& snapsh
   std::map<std::string, std::pair<std::string, std::shared_ptr<const catalog::Check>>> present;
   std::set<std::string> scopes;  // scopes examined in this pass
 
+  // Only runnable checks go into `present`: a tracked check that is no longer runnable is then
+  // "not present" and stopped below. This keeps a rescan of a large group (thousands of
+  // instances with TTL checks or none, workload W1) to a name comparison and a type test per
+  // instance, without allocating.
   auto scan_group = [&](const std::string& key, const catalog::ServiceGroup& group) {
     scopes.insert(key);
     for (const auto& inst : group.instances) {
-      if (AsciiLower(inst->node->name) != local) {
+      if (!EqualsIgnoreCase(inst->node->name, local)) {
         continue;
       }
       for (const auto& c : inst->checks) {
-        if (!c->service_id.empty()) {
+        if (!c->service_id.empty() && IsRunnable(*c)) {
           present[c->id] = {key, c};
         }
       }
@@ -41,7 +45,7 @@ std::vector<TrackerAction> CheckTracker::Observe(const catalog::Snapshot& snapsh
     scopes.insert(node_scope);
     if (const catalog::NodeEntry* entry = snapshot.FindNode(local)) {
       for (const auto& c : entry->node_checks) {
-        present[c->id] = {node_scope, c};
+        if (IsRunnable(*c)) present[c->id] = {node_scope, c};
       }
     }
   };

@@ -8,6 +8,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -241,6 +242,10 @@ asio::awaitable<HttpResponse> Api::Dispatch(HttpRequest& request, RequestEnv& en
   auto query = ParseQueryOptions(request);
   if (!query.ok()) co_return ErrorResponse(query.status());
   Call call{request, env, request.path.substr(route->prefix.size()), std::move(*query)};
+  if (call.query.consistent && cluster_ != nullptr && request.method == "GET") {
+    Status confirmed = co_await ConfirmConsistent(call);
+    if (!confirmed.ok()) co_return HttpResponse::Text(500, confirmed.message());
+  }
   co_return co_await (this->*(route->endpoint))(call);
 }
 
@@ -366,10 +371,46 @@ asio::awaitable<catalog::SnapshotPtr> Api::AwaitIndex(
                                 [&](const catalog::Snapshot& s) { return index_of(s) > min; });
 }
 
+asio::awaitable<Status> Api::ConfirmConsistent(Call& call) {
+  auto executor = co_await asio::this_coro::executor;
+  auto [status, index] = co_await asio::async_initiate<decltype(kTuple), void(Status, uint64_t)>(
+      [this, executor](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        cluster_->ConfirmIndex([shared, executor](Result<uint64_t> r) {
+          Status s = r.ok() ? Status() : r.status();
+          uint64_t idx = r.ok() ? *r : 0;
+          asio::post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
+        });
+      },
+      kTuple);
+  if (!status.ok()) co_return Status(StatusCode::kUnavailable, "No cluster leader: " + status.message());
+  // The view catches up through the store's watch; wait for it (bounded).
+  LoopState& loop = call.env.loop;
+  asio::steady_timer timer(executor);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (loop.snapshot->index < index) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      co_return Status(StatusCode::kUnavailable,
+                       "consistent read: this agent's view did not catch up with the cluster");
+    }
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(kTuple);
+  }
+  co_return Status();
+}
+
 void Api::AddBlockingHeaders(const Call& call, uint64_t index, HttpResponse& response) const {
   response.headers.emplace_back("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
-  response.headers.emplace_back("X-Consul-KnownLeader", "true");
-  response.headers.emplace_back("X-Consul-LastContact", "0");
+  if (cluster_ != nullptr) {
+    response.headers.emplace_back("X-Consul-KnownLeader",
+                                  cluster_->Leader().empty() ? "false" : "true");
+    response.headers.emplace_back(
+        "X-Consul-LastContact",
+        std::to_string(call.query.consistent ? 0 : cluster_->LastContactMs()));
+  } else {
+    response.headers.emplace_back("X-Consul-KnownLeader", "true");
+    response.headers.emplace_back("X-Consul-LastContact", "0");
+  }
   response.headers.emplace_back(
       "X-Consul-Effective-Consistency",
       call.query.stale ? "stale" : (call.query.consistent ? "consistent" : "leader"));

@@ -36,6 +36,19 @@ struct AgentInfo {
   std::vector<std::string> cors_allowed_origins;
 };
 
+// Cluster mode (issue #9): facts that come from the cluster, not from this agent. A single agent
+// has none (Api::set_cluster not called): it is its own leader and only peer.
+class ClusterStatus {
+ public:
+  virtual ~ClusterStatus() = default;
+  virtual std::string Leader() const = 0;             // "ip:port", "" when no leader is known
+  virtual std::vector<std::string> Peers() const = 0;
+  virtual int64_t LastContactMs() const = 0;
+  // Quorum read: calls `done` (on any thread) with the index the local view must reach before
+  // a ?consistent read may be answered.
+  virtual void ConfirmIndex(std::function<void(Result<uint64_t>)> done) = 0;
+};
+
 // Query options common to reads (contract 1.6).
 struct QueryOptions {
   uint64_t index = 0;
@@ -58,6 +71,8 @@ class Api final : public RequestHandler {
   // The HTTP port actually bound (known only after the server started; agent/self reports it).
   // REQUIRES: called before requests are served.
   void set_http_port(uint16_t port) { info_.http_port = port; }
+  // Cluster mode; must outlive the Api. REQUIRES: called before requests are served.
+  void set_cluster(ClusterStatus* cluster) { cluster_ = cluster; }
 
   // One request being served: what the handler needs besides the Api.
   struct Call {
@@ -128,6 +143,9 @@ class Api final : public RequestHandler {
   boost::asio::awaitable<catalog::SnapshotPtr> AwaitIndex(
       Call& call, const std::string& watch_key,
       const std::function<uint64_t(const catalog::Snapshot&)>& index_of);
+  // Cluster mode, ?consistent: waits until this loop's snapshot holds everything the cluster
+  // had committed when the request arrived (quorum read of the index). Error: 500.
+  boost::asio::awaitable<Status> ConfirmConsistent(Call& call);
   // X-Consul-Index and friends on a blocking read (contract 1.4).
   void AddBlockingHeaders(const Call& call, uint64_t index, HttpResponse& response) const;
   Result<QueryOptions> ParseQueryOptions(const HttpRequest& request) const;
@@ -146,6 +164,7 @@ class Api final : public RequestHandler {
   catalog::Catalog& catalog_;
   AgentInfo info_;
   MetricsRegistry* metrics_;
+  ClusterStatus* cluster_ = nullptr;
   std::vector<Route> routes_;
 };
 

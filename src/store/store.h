@@ -84,6 +84,8 @@ class SharedStore : public Store {
   // this agent included; the receiver skips what its view already has). `deliver` runs on a
   // store thread, one batch at a time, in order. Call once, after the initial Range.
   virtual Status Subscribe(std::function<void(ChangeBatch)> deliver) = 0;
+  // Stops deliveries; when it returns, `deliver` is not running and will not be called again.
+  virtual void Unsubscribe() = 0;
 
   // The revision the caller's view now reflects (from Range, Commit or delivered changes).
   virtual void SetViewRevision(int64_t revision) = 0;

@@ -29,14 +29,15 @@ import queue
 import random
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'testutil'))
+from beacon_agent import Agent  # noqa: E402  pylint: disable=wrong-import-position
 
 BINARY = None  # set in main() from argv[1]
 N_SERVICES = 200
@@ -45,76 +46,11 @@ N_ROUNDS = 20  # issue 8: 20 rounds of kill -9
 MAX_STREAM_SERVICES = 5000    # bound on the in-flight stream of a round, in case the kill is slow
 STREAM_DEADLINE_S = 20        # and a time bound on it
 STARTUP_TIMEOUT_S = 60        # recovery after a crash may replay a log
-STOP_TIMEOUT_S = 5
 HTTP_TIMEOUT_S = 30
 CHECK_TTL = '10m'
-LISTEN_RE = re.compile(r'^beacon: http listening on (\S+):(\d+)\s*$')
 OUR_ID_RE = re.compile(r'^r[0-9]+-[as][0-9]+$')
 
 ANY_OUTPUT = object()  # the output of a check nobody has updated is not part of the contract
-
-
-class Agent:
-    """A `beacon agent` child process: started, its output drained, stopped or killed by PID."""
-
-    def __init__(self, binary, args):
-        self.output = collections.deque(maxlen=300)
-        self._port_q = queue.Queue()
-        self.proc = subprocess.Popen([binary, 'agent'] + list(args), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
-        try:
-            port = self._port_q.get(timeout=STARTUP_TIMEOUT_S)
-        except queue.Empty:
-            self.stop()
-            raise AssertionError('agent printed no "beacon: http listening on" line within %d s\n%s'
-                                 % (STARTUP_TIMEOUT_S, self.tail()))
-        if port is None:
-            rc = self.proc.wait(timeout=STOP_TIMEOUT_S)
-            raise AssertionError('agent exited with code %s before listening\n%s' % (rc, self.tail()))
-        self.port = port
-
-    def _drain(self):
-        found = False
-        for raw in self.proc.stdout:
-            line = raw.decode('utf-8', 'replace').rstrip('\r\n')
-            self.output.append(line)
-            match = LISTEN_RE.match(line)
-            if match and not found:
-                found = True
-                self._port_q.put(int(match.group(2)))
-        if not found:
-            self._port_q.put(None)
-
-    def kill9(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=STOP_TIMEOUT_S)
-        self._close_output()
-
-    def stop(self):
-        """SIGTERM, then SIGKILL if it is still running after STOP_TIMEOUT_S. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-        self._close_output()
-        return self.proc.returncode
-
-    def _close_output(self):
-        # The pipe reaches EOF once the agent is gone (unless a child of it still holds it open).
-        self._drainer.join(timeout=STOP_TIMEOUT_S)
-        if not self._drainer.is_alive():
-            self.proc.stdout.close()
-
-    def tail(self, n=60):
-        lines = list(self.output)[-n:]
-        return '--- agent pid %d output (last %d lines) ---\n%s\n--- end of agent output ---' % (
-            self.proc.pid, len(lines), '\n'.join(lines))
 
 
 class Http:
@@ -222,7 +158,7 @@ class CrashRestartTest(unittest.TestCase):
 
     def start_agent(self):
         self.agent = Agent(BINARY, ['-data-dir', self.data_dir, '-node', 'fault', '-http-port', '0',
-                                    '-dns-port', '0'])
+                                    '-dns-port', '0'], startup_timeout_s=STARTUP_TIMEOUT_S)
         return self.agent.port
 
     # -- writers ------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 Import with:  sys.path.insert(0, <repo>/tests/testutil); from beacon_agent import Agent
 """
 import collections
+import os
 import queue
 import re
+import signal
 import subprocess
 import threading
 
@@ -16,9 +18,12 @@ DNS_RE = re.compile(r'^beacon: dns listening on (\S+):(\d+)\s*$')
 
 
 class Agent:
-    """A `beacon agent` child process: started, its output drained, stopped by PID."""
+    """A `beacon agent` child process: started, its output drained, stopped or killed by PID.
 
-    def __init__(self, binary, args):
+    `startup_timeout_s` bounds the wait for the "http listening" line (longer for a restart that
+    recovers a data directory)."""
+
+    def __init__(self, binary, args, startup_timeout_s=STARTUP_TIMEOUT_S):
         self.output = collections.deque(maxlen=300)
         self.dns_port = None  # set once the agent reports its DNS listener
         self._port_q = queue.Queue()
@@ -27,11 +32,11 @@ class Agent:
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
         try:
-            port = self._port_q.get(timeout=STARTUP_TIMEOUT_S)
+            port = self._port_q.get(timeout=startup_timeout_s)
         except queue.Empty:
             self.stop()
             raise AssertionError('agent printed no "beacon: http listening on" line within %d s\n%s'
-                                 % (STARTUP_TIMEOUT_S, self.tail()))
+                                 % (startup_timeout_s, self.tail()))
         if port is None:
             rc = self.proc.wait(timeout=STOP_TIMEOUT_S)
             raise AssertionError('agent exited with code %s before listening\n%s' % (rc, self.tail()))
@@ -52,6 +57,13 @@ class Agent:
                 self._port_q.put(int(match.group(2)))
         if not found:
             self._port_q.put(None)
+
+    def kill9(self):
+        """SIGKILL (a crash: nothing is flushed), then reap it."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=STOP_TIMEOUT_S)
+        self._close_output()
 
     def stop(self):
         """SIGTERM, then SIGKILL if it is still running after STOP_TIMEOUT_S. Returns the exit code."""
@@ -75,5 +87,5 @@ class Agent:
 
     def tail(self, n=60):
         lines = list(self.output)[-n:]
-        return '--- agent output (last %d lines) ---\n%s\n--- end of agent output ---' % (
-            len(lines), '\n'.join(lines))
+        return '--- agent pid %d output (last %d lines) ---\n%s\n--- end of agent output ---' % (
+            self.proc.pid, len(lines), '\n'.join(lines))

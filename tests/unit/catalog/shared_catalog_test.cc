@@ -37,7 +37,8 @@ class Backend {
 class FakeSharedStore : public store::SharedStore {
  public:
   explicit FakeSharedStore(Backend* b) : b_(b) {}
-  ~FakeSharedStore() override {
+  ~FakeSharedStore() override { Unsubscribe(); }
+  void Unsubscribe() override {
     {
       std::lock_guard<std::mutex> lock(b_->mu);
       stop_ = true;

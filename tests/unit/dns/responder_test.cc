@@ -78,7 +78,10 @@ class ResponderTest : public ::testing::Test {
     std::string out;
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(request.data()),
                                    request.size());
-    if (!Respond(bytes, env, &out)) return std::nullopt;
+    last_rcode_.reset();
+    Rcode rcode = Rcode::kNoError;
+    if (!Respond(bytes, env, &out, &rcode)) return std::nullopt;
+    last_rcode_ = rcode;
     return out;
   }
 
@@ -96,6 +99,7 @@ class ResponderTest : public ::testing::Test {
   DnsOptions options_;
   std::minstd_rand rng_{3};
   size_t last_size_ = 0;
+  std::optional<Rcode> last_rcode_;  // what Respond reported for the last request answered
 };
 
 // "NXDOMAIN aa qr rd an=0 ns=SOA ar=0"
@@ -171,6 +175,9 @@ TEST_F(ResponderTest, AnswersWithTheRightRcode) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.query.name + " type " + std::to_string(c.query.type));
     EXPECT_EQ(Summary(Ask(c.query)), c.want);
+    // The RCODE reported for the query counters is the one sent.
+    ASSERT_TRUE(last_rcode_.has_value());
+    EXPECT_EQ(RcodeName(*last_rcode_), c.want.substr(0, c.want.find(' ')));
   }
 }
 
@@ -202,6 +209,7 @@ TEST_F(ResponderTest, MalformedQueriesGetFormerrWithTheirId) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->header.id, 0x7788);
   EXPECT_EQ(Summary(*m), "FORMERR an=0 ns= ar=0");
+  EXPECT_EQ(last_rcode_, Rcode::kFormErr);
   EXPECT_TRUE(m->questions.empty());
 
   // Two questions: FORMERR too.
@@ -228,6 +236,7 @@ TEST_F(ResponderTest, StaysSilentForResponsesAndShortPackets) {
   std::string response = Encode({"web.service.consul.", kTypeA});
   response[2] = static_cast<char>(response[2] | 0x80);  // QR
   EXPECT_FALSE(RespondBytes(response).has_value());
+  EXPECT_FALSE(last_rcode_.has_value()) << "nothing sent, nothing to count";
 }
 
 TEST_F(ResponderTest, PlainUdpGivesThreeAnswersWithoutTc) {

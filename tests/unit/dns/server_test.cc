@@ -64,6 +64,7 @@ class DnsServerTest : public ::testing::Test {
     options.dns.datacenter = "dc1";
     options.dns.local_node = "server1";
     options.dns.tcp_idle_timeout = std::chrono::milliseconds(300);
+    options.metrics = &metrics_;
     auto server = DnsServer::Start(*pool_, options, Catalog(5, 1));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
@@ -92,7 +93,13 @@ class DnsServerTest : public ::testing::Test {
     return buf;
   }
 
+  // dns.queries{protocol, rcode}.
+  uint64_t Queries(const std::string& protocol, const std::string& rcode) {
+    return metrics_.GetCounter("dns.queries", {{"protocol", protocol}, {"rcode", rcode}})->value();
+  }
+
   asio::io_context io_;
+  MetricsRegistry metrics_;  // outlives the server
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<DnsServer> server_;
 };
@@ -156,6 +163,44 @@ TEST_F(DnsServerTest, IgnoresGarbageAndKeepsServing) {
   Message m = Parse(AskUdp(Query("web.service.consul.", kTypeA, 99)));
   EXPECT_EQ(m.header.id, 99);
   EXPECT_EQ(m.answers.size(), 3u);
+}
+
+TEST_F(DnsServerTest, CountsAnsweredQueriesByProtocolAndRcode) {
+  // Every label pair exists from the start, at zero.
+  for (const char* rcode : {"NOERROR", "NXDOMAIN", "REFUSED", "FORMERR", "SERVFAIL", "NOTIMP"}) {
+    EXPECT_EQ(Queries("udp", rcode), 0u) << rcode;
+    EXPECT_EQ(Queries("tcp", rcode), 0u) << rcode;
+  }
+  for (uint16_t id = 1; id <= 2; ++id) {
+    EXPECT_EQ(Parse(AskUdp(Query("web.service.consul.", kTypeA, id))).header.rcode, 0);
+  }
+  EXPECT_EQ(Parse(AskUdp(Query("nosuch.service.consul.", kTypeA, 3))).header.rcode, 3);
+  EXPECT_EQ(Parse(AskUdp(Query("example.com.", kTypeA, 4))).header.rcode, 5);
+  EXPECT_EQ(Parse(AskUdp(Query("consul.", kTypeAxfr, 5))).header.rcode, 4);
+  // A header announcing one question, and no question bytes: FORMERR.
+  EXPECT_EQ(Parse(AskUdp(std::string("\0\6\1\0\0\1\0\0\0\0\0\0", 12))).header.rcode, 1);
+
+  asio::ip::tcp::socket s(io_);
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  SetReceiveTimeout(s.native_handle());
+  std::string q = Query("nobody.node.consul.", kTypeA, 7);
+  std::string framed = {static_cast<char>(q.size() >> 8), static_cast<char>(q.size() & 0xff)};
+  asio::write(s, asio::buffer(framed + q));
+  uint8_t len[2];
+  asio::read(s, asio::buffer(len));
+  std::string body((len[0] << 8) | len[1], '\0');
+  asio::read(s, asio::buffer(body));
+  EXPECT_EQ(Parse(body).header.rcode, 3);
+
+  // Counted before the answer is sent, so each count is visible once its reply arrived.
+  EXPECT_EQ(Queries("udp", "NOERROR"), 2u);
+  EXPECT_EQ(Queries("udp", "NXDOMAIN"), 1u);
+  EXPECT_EQ(Queries("udp", "REFUSED"), 1u);
+  EXPECT_EQ(Queries("udp", "NOTIMP"), 1u);
+  EXPECT_EQ(Queries("udp", "FORMERR"), 1u);
+  EXPECT_EQ(Queries("udp", "SERVFAIL"), 0u);
+  EXPECT_EQ(Queries("tcp", "NXDOMAIN"), 1u);
+  EXPECT_EQ(Queries("tcp", "NOERROR"), 0u);
 }
 
 TEST(DnsServerStart, FailsOnAPortInUse) {

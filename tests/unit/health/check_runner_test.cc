@@ -1,0 +1,144 @@
+// CheckRunner: scheduling of real TCP and HTTP probes on an IoPool, fed snapshots of a real
+// Catalog on the memory store; results go to a recording sink. Covers the `health.checks_run`
+// counters (by type and result).
+#include "health/check_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/metrics.h"
+#include "store/memory/memory_store.h"
+#include "testutil/eventually.h"
+
+namespace beacon::health {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using catalog::CheckSpec;
+using catalog::CheckType;
+using catalog::HealthStatus;
+
+class RecordingSink final : public ResultSink {
+ public:
+  void Submit(catalog::CheckResult result) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    results_.push_back(std::move(result));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<catalog::CheckResult> results_;
+};
+
+// No stagger: every check's first attempt runs at once.
+class ZeroRandom final : public Random {
+ public:
+  uint64_t Uniform(uint64_t) override { return 0; }
+};
+
+class CheckRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog::CatalogOptions options;
+    options.node_name = "Node1";
+    options.reap_interval = 1h;
+    auto c = catalog::Catalog::Open(options, &store_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    catalog_ = std::move(*c);
+    pool_ = std::make_unique<net::IoPool>(2);
+    CheckRunnerOptions runner_options;
+    runner_options.min_interval = 20ms;
+    runner_options.metrics = &metrics_;
+    auto r = CheckRunner::Create(*pool_, sink_, runner_options, &random_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    runner_ = std::move(*r);
+    pool_->Start();
+  }
+  void TearDown() override {
+    if (runner_) runner_->Stop();
+    pool_->Stop();
+    runner_.reset();
+    pool_.reset();
+    catalog_->Stop();
+  }
+
+  static CheckSpec Check(std::string id, CheckType type, std::string target) {
+    CheckSpec s;
+    s.id = std::move(id);
+    s.definition.type = type;
+    if (type == CheckType::kTcp) {
+      s.definition.tcp = std::move(target);
+    } else {
+      s.definition.http = std::move(target);
+    }
+    s.definition.interval = 20ms;
+    s.definition.timeout = 20ms;
+    return s;
+  }
+
+  uint64_t Runs(const std::string& type, const std::string& result) {
+    return metrics_.GetCounter("health.checks_run", {{"type", type}, {"result", result}})
+        ->value();
+  }
+  uint64_t AllRuns() {
+    uint64_t total = 0;
+    for (const char* type : {"http", "tcp", "grpc"}) {
+      for (const char* result : {"passing", "warning", "critical"}) total += Runs(type, result);
+    }
+    return total;
+  }
+
+  store::MemoryStore store_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  MetricsRegistry metrics_;  // outlives the runner
+  RecordingSink sink_;
+  ZeroRandom random_;
+  std::unique_ptr<net::IoPool> pool_;
+  std::unique_ptr<CheckRunner> runner_;
+};
+
+TEST_F(CheckRunnerTest, CountsEveryAttemptByTypeAndResult) {
+  // Every label pair exists from the start, at zero.
+  EXPECT_EQ(AllRuns(), 0u);
+  EXPECT_EQ(Runs("grpc", "warning"), 0u);
+
+  // A listening socket that never accepts: the kernel completes the handshake, so TCP passes.
+  asio::io_context io;
+  asio::ip::tcp::acceptor listening(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string open = "127.0.0.1:" + std::to_string(listening.local_endpoint().port());
+  // A port nobody listens on: connection refused, critical (TCP and HTTP).
+  asio::ip::tcp::acceptor closed(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string refused = "127.0.0.1:" + std::to_string(closed.local_endpoint().port());
+  closed.close();
+
+  catalog::RegisterService r;
+  r.service.name = "web";
+  r.service.id = "web-1";
+  r.checks = {Check("tcp-up", CheckType::kTcp, open), Check("tcp-down", CheckType::kTcp, refused),
+              Check("http-down", CheckType::kHttp, "http://" + refused + "/health")};
+  ASSERT_TRUE(catalog_->SubmitAndWait(std::move(r)).ok());
+  runner_->ObserveFull(catalog_->Current());
+
+  ASSERT_TRUE(testutil::Eventually([&] {
+    return Runs("tcp", "passing") >= 2 && Runs("tcp", "critical") >= 2 &&
+           Runs("http", "critical") >= 2;
+  })) << "tcp passing " << Runs("tcp", "passing") << ", tcp critical " << Runs("tcp", "critical")
+      << ", http critical " << Runs("http", "critical");
+
+  runner_->Stop();
+  ASSERT_TRUE(testutil::Eventually([&] { return runner_->running() == 0; }));
+  // Nothing else was counted, and every completed attempt was counted once.
+  EXPECT_EQ(Runs("http", "passing") + Runs("http", "warning") + Runs("tcp", "warning"), 0u);
+  EXPECT_EQ(Runs("grpc", "passing") + Runs("grpc", "warning") + Runs("grpc", "critical"), 0u);
+  EXPECT_EQ(AllRuns(), runner_->attempts());
+}
+
+}  // namespace
+}  // namespace beacon::health
