@@ -216,6 +216,39 @@ def test_agent_killed_goes_critical_and_comes_back(etcd, agents):
     eventually(lambda: ids(a3, 'api', passing=True) == ['api2'], 5, 'api2 back in ?passing')
 
 
+def test_reconnect_after_compaction(etcd, agents):
+    """An agent whose etcd member was down while others wrote and etcd compacted its history
+    reloads the catalog when its watch comes back, instead of missing what happened."""
+    member = (etcd.leader_index() + 1) % etcd.size  # a follower
+    lonely = Agent(BEACON, ['-store', 'etcd', '-etcd-endpoints', etcd.endpoints([member])[0],
+                            '-etcd-lease-ttl', '30s', '-node', 'lonely', '-http-port', '0',
+                            '-dns-port', '-1'])
+    try:
+        code, _, _ = put(agents[0], '/v1/agent/service/register', {'Name': 'compact', 'ID': 'c-before'})
+        assert code == 200
+        eventually(lambda: ids(lonely, 'compact') == ['c-before'], 5, 'lonely agent in sync')
+        etcd.kill9(member)
+        for sid in ('c1', 'c2', 'c3'):
+            code, _, body = put(agents[0], '/v1/agent/service/register', {'Name': 'compact', 'ID': sid})
+            assert code == 200, (code, body)
+        code, _, _ = put(agents[0], '/v1/agent/service/deregister/c-before')
+        assert code == 200
+        other = (member + 1) % etcd.size
+        rev = int(etcd.status(other)['header']['revision'])
+        etcd.call(other, '/v3/kv/compaction', {'revision': str(rev), 'physical': True})
+        assert ids(lonely, 'compact') == ['c-before'], 'lonely agent cannot have seen the changes'
+        etcd.start(member)
+        etcd.wait_healthy([member])
+        eventually(lambda: ids(lonely, 'compact') == ['c1', 'c2', 'c3'], 20,
+                   'the lonely agent reloaded after the compaction')
+        want = int(get(agents[0], '/v1/health/service/compact')[1]['X-Consul-Index'])
+        eventually(lambda: int(get(lonely, '/v1/health/service/compact')[1]['X-Consul-Index']) >= want,
+                   5, 'its index caught up')
+        assert any('compacted' in line for line in lonely.output), lonely.tail(20)
+    finally:
+        lonely.stop()
+
+
 def main():
     etcd = EtcdCluster(3)
     agents = []
@@ -228,6 +261,7 @@ def main():
             ('one etcd member down', lambda: test_one_etcd_member_down(etcd, agents)),
             ('etcd leader killed during writes', lambda: test_etcd_leader_killed_during_writes(etcd, agents)),
             ('agent killed goes critical and comes back', lambda: test_agent_killed_goes_critical_and_comes_back(etcd, agents)),
+            ('reconnect after compaction reloads', lambda: test_reconnect_after_compaction(etcd, agents)),
         ]:
             t0 = time.time()
             fn()
