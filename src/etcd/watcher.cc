@@ -182,9 +182,10 @@ class WatchLoop {
     req.set(http::field::host, endpoint.host_header);
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "beacon-etcd");
-    // gRPC metadata "hasleader": etcd then ends the stream when its member loses the leader,
-    // instead of keeping a partitioned member's watch open and silent (clientv3's
-    // WithRequireLeader). The gateway forwards Grpc-Metadata-* headers as metadata.
+    // gRPC metadata "hasleader" (clientv3's WithRequireLeader): a member without a leader
+    // refuses to create the watch, and ends an existing one with "no leader" after about three
+    // election timeouts, instead of keeping a partitioned member's watch open and silent. The
+    // gateway forwards Grpc-Metadata-* headers as gRPC metadata.
     req.set("Grpc-Metadata-hasleader", "true");
     req.body() = WatchCreateRequestJson(config_.prefix, next_revision_, config_.progress_notify);
     req.prepare_payload();
@@ -192,17 +193,17 @@ class WatchLoop {
       return Broken("write: " + Describe(ec), false);
     }
 
-    ResponseParser parser;
-    parser.body_limit(boost::none);  // the body of a watch never ends
     JsonObjectSplitter splitter;
     Status framing;
-    // The parser keeps a reference to the callback: it lives as long as the parser.
+    // The parser keeps a reference to the callback, so the callback is declared first.
     auto on_chunk = [&](std::uint64_t, std::string_view data, beast::error_code&) {
       if (framing.ok()) {
         framing = splitter.Feed(data);
       }
       return data.size();
     };
+    ResponseParser parser;
+    parser.body_limit(boost::none);  // the body of a watch never ends
     parser.on_chunk_body(on_chunk);
     if (beast::error_code ec = conn.ReadHeader(parser, config_.request_timeout)) {
       return Broken("read: " + Describe(ec), false);

@@ -119,6 +119,9 @@ void EtcdCluster::Start(int i) {
       "--heartbeat-interval=50",
       "--election-timeout=500",
       "--auto-compaction-retention=0",
+      // Room for what Beacon commits (a batch of many records, values up to a few MiB).
+      "--max-txn-ops=10000",
+      "--max-request-bytes=8388608",
       "--logger=zap",
       "--log-outputs=stderr",
   };

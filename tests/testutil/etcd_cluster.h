@@ -9,7 +9,9 @@
 // Restart() and destroy the cluster on the test's main thread.
 //
 //   EtcdCluster cluster(3);
-//   auto client = etcd::Client::Create({.endpoints = cluster.endpoints()});
+//   etcd::ClientOptions options;
+//   options.endpoints = cluster.endpoints();
+//   auto client = etcd::Client::Create(options);
 //   cluster.Kill(cluster.LeaderIndex());
 //
 // Not thread-safe. Errors in set-up throw std::runtime_error (with the member's log tail), which

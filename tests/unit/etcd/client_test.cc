@@ -25,11 +25,12 @@ using std::chrono::seconds;
 using testutil::EtcdCluster;
 using testutil::Eventually;
 
-std::unique_ptr<Client> MakeClient(std::vector<std::string> endpoints) {
+std::unique_ptr<Client> MakeClient(std::vector<std::string> endpoints,
+                                   milliseconds request_timeout = seconds(3)) {
   ClientOptions options;
   options.endpoints = std::move(endpoints);
   options.connect_timeout = milliseconds(500);
-  options.request_timeout = seconds(3);
+  options.request_timeout = request_timeout;
   auto client = Client::Create(std::move(options));
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   return client.ok() ? std::move(client).value() : nullptr;
@@ -436,8 +437,10 @@ TEST(EtcdWatch, ReportsOutageOnceAndResumes) {
 
 TEST(EtcdWatch, SurvivesMemberKillWithoutLosingOrRepeatingEvents) {
   EtcdCluster cluster(3);
+  ASSERT_GE(cluster.LeaderIndex(), 0);
   auto watch_client = MakeClient(cluster.endpoints());  // the watch starts on member 0
-  auto writer = MakeClient(cluster.endpoints());
+  // A write in flight to a killed leader hangs until the client's timeout: keep that short.
+  auto writer = MakeClient(cluster.endpoints(), seconds(1));
   ASSERT_NE(watch_client, nullptr);
   ASSERT_NE(writer, nullptr);
   auto head = writer->Get("/none");

@@ -25,11 +25,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "etcd/client.h"
+#include "store/etcd/etcd_store.h"
 #include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testutil/etcd_cluster.h"
 
 namespace beacon::store {
 namespace {
@@ -157,6 +162,10 @@ std::string Escape(const std::string& bytes) {
   return out;
 }
 
+// Revisions as the tests see them: relative to the store's revision when the test began (0 for
+// a new embedded store; etcd's revision counts every write to the etcd, not only this store's).
+int64_t g_revision_base = 0;
+
 // "key=value@mod_revision ..." in the order returned; long values as "<N bytes>".
 std::string Render(const std::vector<KeyValue>& kvs) {
   std::string out;
@@ -167,7 +176,7 @@ std::string Render(const std::vector<KeyValue>& kvs) {
     out += Escape(kv.key) + "=";
     out +=
         kv.value.size() > 32 ? "<" + std::to_string(kv.value.size()) + " bytes>" : Escape(kv.value);
-    out += "@" + std::to_string(kv.mod_revision);
+    out += "@" + std::to_string(kv.mod_revision - g_revision_base);
   }
   return out;
 }
@@ -192,7 +201,7 @@ int64_t MustCommit(Store& store, std::vector<WriteOp> ops) {
     ADD_FAILURE() << "commit failed: " << revision.status().ToString();
     return -1;
   }
-  return *revision;
+  return *revision - g_revision_base;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,6 +210,7 @@ int64_t MustCommit(Store& store, std::vector<WriteOp> ops) {
 class MemoryBackend {
  public:
   static constexpr const char* kName = "Memory";
+  static constexpr bool kShared = false;  // revisions move only by this store's commits
 
   Result<std::unique_ptr<Store>> Open() { return std::unique_ptr<Store>(new MemoryStore()); }
   void BreakCommits(Store& store) {
@@ -212,6 +222,7 @@ class MemoryBackend {
 class SqliteBackend {
  public:
   static constexpr const char* kName = "Sqlite";
+  static constexpr bool kShared = false;
 
   Result<std::unique_ptr<Store>> Open() {
     BEACON_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store, SqliteStore::Open(dir_.path()));
@@ -233,6 +244,32 @@ class SqliteBackend {
   std::optional<ScopedFileSizeLimit> limit_;
 };
 
+// The cluster-mode store on a real single-member etcd started for the test. A commit is one etcd
+// transaction; while etcd is down (killed) commits fail, and so do reads.
+class EtcdBackend {
+ public:
+  static constexpr const char* kName = "Etcd";
+  // etcd's revision is shared by every writer of the etcd and an empty transaction does not
+  // move it, so "grows by exactly one per commit" does not hold (only "grows").
+  static constexpr bool kShared = true;
+
+  Result<std::unique_ptr<Store>> Open() {
+    cluster_ = std::make_unique<testutil::EtcdCluster>(1);
+    etcd::ClientOptions options;
+    options.endpoints = cluster_->endpoints();
+    options.connect_timeout = std::chrono::milliseconds(300);
+    options.request_timeout = std::chrono::milliseconds(3000);
+    BEACON_ASSIGN_OR_RETURN(client_, etcd::Client::Create(options));
+    return std::unique_ptr<Store>(new EtcdStore(client_.get(), "test/"));
+  }
+  void BreakCommits(Store& /*store*/) { cluster_->Kill(0); }
+  void HealCommits(Store& /*store*/) { cluster_->Restart(0); }
+
+ private:
+  std::unique_ptr<testutil::EtcdCluster> cluster_;
+  std::unique_ptr<etcd::Client> client_;
+};
+
 template <typename Backend>
 class StoreTest : public testing::Test {
  protected:
@@ -240,7 +277,11 @@ class StoreTest : public testing::Test {
     Result<std::unique_ptr<Store>> opened = backend_.Open();
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
+    // A first read tells a shared store where its revisions start.
+    ASSERT_TRUE(store_->Range("").ok());
+    g_revision_base = store_->Revision();
   }
+  void TearDown() override { g_revision_base = 0; }
 
   Backend backend_;
   std::unique_ptr<Store> store_;
@@ -253,11 +294,11 @@ struct BackendName {
   }
 };
 
-using Backends = testing::Types<MemoryBackend, SqliteBackend>;
+using Backends = testing::Types<MemoryBackend, SqliteBackend, EtcdBackend>;
 TYPED_TEST_SUITE(StoreTest, Backends, BackendName);
 
 TYPED_TEST(StoreTest, NewStoreIsEmptyAtRevisionZero) {
-  EXPECT_EQ(this->store_->Revision(), 0);
+  EXPECT_EQ(this->store_->Revision() - g_revision_base, 0);
   EXPECT_EQ(Dump(*this->store_), "");
 }
 
@@ -288,7 +329,9 @@ TYPED_TEST(StoreTest, DeleteRemovesKey) {
 }
 
 TYPED_TEST(StoreTest, DeletingMissingKeyIsNotAnError) {
-  EXPECT_EQ(MustCommit(*this->store_, {Del("missing")}), 1);
+  int64_t rev = MustCommit(*this->store_, {Del("missing")});
+  // etcd moves its revision only when a transaction changed something.
+  EXPECT_EQ(rev, TypeParam::kShared ? 0 : 1);
   EXPECT_EQ(Dump(*this->store_), "");
 }
 
@@ -384,9 +427,11 @@ TYPED_TEST(StoreTest, RevisionGrowsByOnePerCommitAndStampsWrittenKeys) {
   EXPECT_EQ(MustCommit(*this->store_, {Put("a", "1"), Put("b", "1")}), 1);
   EXPECT_EQ(MustCommit(*this->store_, {Put("b", "2")}), 2);
   EXPECT_EQ(MustCommit(*this->store_, {Put("c", "3"), Del("a")}), 3);
-  // An empty batch is still a commit.
-  EXPECT_EQ(MustCommit(*this->store_, {}), 4);
-  EXPECT_EQ(this->store_->Revision(), 4);
+  if (!TypeParam::kShared) {
+    // An empty batch is still a commit.
+    EXPECT_EQ(MustCommit(*this->store_, {}), 4);
+    EXPECT_EQ(this->store_->Revision(), 4);
+  }
   EXPECT_EQ(Dump(*this->store_), "b=2@2 c=3@3");
 }
 
@@ -400,13 +445,18 @@ TYPED_TEST(StoreTest, FailedCommitAppliesNothingAndStoreRecovers) {
   this->backend_.BreakCommits(*this->store_);
   Result<int64_t> failed = this->store_->Commit(batch);
   EXPECT_FALSE(failed.ok());
-  EXPECT_EQ(this->store_->Revision(), 1);
-  EXPECT_EQ(Dump(*this->store_), "a=1@1 b=2@1");
+  EXPECT_EQ(this->store_->Revision() - g_revision_base, 1);
+  if (!TypeParam::kShared) {  // a dead etcd cannot be read either; checked after healing
+    EXPECT_EQ(Dump(*this->store_), "a=1@1 b=2@1");
+  }
   // Still failing while the condition lasts; nothing half-applied in between.
   EXPECT_FALSE(this->store_->Commit(batch).ok());
-  EXPECT_EQ(Dump(*this->store_), "a=1@1 b=2@1");
+  if (!TypeParam::kShared) {
+    EXPECT_EQ(Dump(*this->store_), "a=1@1 b=2@1");
+  }
 
   this->backend_.HealCommits(*this->store_);
+  EXPECT_EQ(Dump(*this->store_), "a=1@1 b=2@1");
   EXPECT_EQ(MustCommit(*this->store_, ops), 2);
   EXPECT_EQ(Dump(*this->store_), "a=changed@2 c=<2097152 bytes>@2");
 }
@@ -667,6 +717,86 @@ TEST_F(SqliteStoreTest, OpenFailsWhenDataDirectoryCannotBeCreated) {
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message().rfind("store: data directory is read-only: ", 0), 0u)
       << store.status().ToString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// EtcdStore only: what sharing one store between agents adds (cluster mode).
+
+class EtcdStoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    etcd::ClientOptions options;
+    options.endpoints = cluster_.endpoints();
+    auto c = etcd::Client::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    client_ = std::move(*c);
+  }
+  testutil::EtcdCluster cluster_{1};
+  std::unique_ptr<etcd::Client> client_;
+};
+
+TEST_F(EtcdStoreTest, CommitConflictsWhenAnotherAgentMovedTheIndexSinceItsView) {
+  EtcdStore a(client_.get(), "p/"), b(client_.get(), "p/");
+  ASSERT_TRUE(a.Range("").ok());
+  ASSERT_TRUE(b.Range("").ok());
+  WriteBatch first;
+  first.Put("m/index", "1");
+  first.Put("s/a", "x");
+  Result<int64_t> won = a.Commit(first);
+  ASSERT_TRUE(won.ok()) << won.status().ToString();
+
+  WriteBatch second;
+  second.Put("m/index", "2");
+  second.Put("s/b", "y");
+  Result<int64_t> lost = b.Commit(second);  // b's view predates a's commit
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(b.ConflictRevision(), *won);
+  EXPECT_EQ(Dump(a, "s/"), "s/a=x@" + std::to_string(*won)) << "nothing of the loser applied";
+
+  b.SetViewRevision(*won);  // b caught up
+  Result<int64_t> retried = b.Commit(second);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_GT(*retried, *won);
+}
+
+TEST_F(EtcdStoreTest, SubscribeDeliversOtherWritersChangesInOrder) {
+  EtcdStore a(client_.get(), "p/"), b(client_.get(), "p/");
+  ASSERT_TRUE(a.Range("").ok());
+  std::mutex mu;
+  std::vector<Change> seen;
+  ASSERT_TRUE(a.Subscribe([&](ChangeBatch batch) {
+                 EXPECT_FALSE(batch.reset);
+                 std::lock_guard<std::mutex> lock(mu);
+                 for (Change& c : batch.changes) seen.push_back(std::move(c));
+               }).ok());
+  ASSERT_TRUE(b.Range("").ok());
+  WriteBatch w1;
+  w1.Put("n/x", "1");
+  w1.Put("s/x", "2");
+  ASSERT_TRUE(b.Commit(w1).ok());
+  b.SetViewRevision(b.Revision());
+  WriteBatch w2;
+  w2.Delete("s/x");
+  ASSERT_TRUE(b.Commit(w2).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (seen.size() >= 3 || std::chrono::steady_clock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  a.Unsubscribe();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].key, "n/x");
+  EXPECT_EQ(seen[0].value, std::optional<std::string>("1"));
+  EXPECT_EQ(seen[1].key, "s/x");
+  EXPECT_EQ(seen[2].key, "s/x");
+  EXPECT_FALSE(seen[2].value.has_value()) << "a delete";
+  EXPECT_EQ(seen[0].revision, seen[1].revision) << "one transaction, one revision";
+  EXPECT_GT(seen[2].revision, seen[1].revision);
 }
 
 }  // namespace
