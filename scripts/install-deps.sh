@@ -20,6 +20,8 @@ packages=(
   python3 python3-consul python3-grpcio dnsutils curl procps
   # promtool (checks the Prometheus metrics output)
   prometheus
+  # cluster mode (issue #9): real etcd members started by the tests
+  etcd-server
   # fuzzing: clang with libFuzzer and the sanitizer runtimes (tools/fuzz.sh)
   clang libclang-rt-14-dev
 )

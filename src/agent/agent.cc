@@ -193,6 +193,26 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   agent->pool_ = std::make_unique<net::IoPool>(threads);
 
   catalog::SnapshotPtr snap = agent->catalog_->Current();
+  // DNS first, so agent/self reports the port it is bound to (-dns-port 0 picks one).
+  if (config.dns_port >= 0) {
+    dns::DnsServerOptions dns_options;
+    dns_options.address = config.client_addr;
+    dns_options.port = static_cast<uint16_t>(config.dns_port);
+    dns_options.dns = config.dns;
+    dns_options.dns.domain = dns::NormalizeDomain(config.domain);
+    dns_options.dns.datacenter = config.datacenter;
+    dns_options.dns.local_node = config.node_name;
+    dns_options.metrics = agent->metrics_.get();
+    auto dns_server = dns::DnsServer::Start(*agent->pool_, dns_options, snap);
+    if (!dns_server.ok()) return dns_server.status();
+    agent->dns_ = std::move(*dns_server);
+    dns::DnsServer* dns_raw = agent->dns_.get();
+    agent->catalog_->AddListener(
+        [dns_raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet&) {
+          dns_raw->Publish(s);
+        });
+    agent->dns_->Publish(agent->catalog_->Current());
+  }
   http::AgentInfo info;
   info.node_name = config.node_name;
   if (const catalog::NodeEntry* node = snap->FindNode(config.node_name)) {
@@ -200,7 +220,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   }
   info.datacenter = config.datacenter;
   info.address = config.advertise_addr;
-  info.dns_port = config.dns_port;
+  info.dns_port = agent->dns_ ? agent->dns_->port() : -1;
   info.version = kConsulCompatVersion;
   info.beacon_version = kBeaconVersion;
   info.cors_allowed_origins = config.cors_allowed_origins;
@@ -235,25 +255,6 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   // whichever snapshot is newest (generation order).
   agent->server_->Publish(agent->catalog_->Current(), catalog::ChangeSet{});
 
-  if (config.dns_port >= 0) {
-    dns::DnsServerOptions dns_options;
-    dns_options.address = config.client_addr;
-    dns_options.port = static_cast<uint16_t>(config.dns_port);
-    dns_options.dns = config.dns;
-    dns_options.dns.domain = dns::NormalizeDomain(config.domain);
-    dns_options.dns.datacenter = config.datacenter;
-    dns_options.dns.local_node = config.node_name;
-    dns_options.metrics = agent->metrics_.get();
-    auto dns_server = dns::DnsServer::Start(*agent->pool_, dns_options, snap);
-    if (!dns_server.ok()) return dns_server.status();
-    agent->dns_ = std::move(*dns_server);
-    dns::DnsServer* dns_raw = agent->dns_.get();
-    agent->catalog_->AddListener(
-        [dns_raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet&) {
-          dns_raw->Publish(s);
-        });
-    agent->dns_->Publish(agent->catalog_->Current());
-  }
   if (config.run_checks) {
     agent->check_sink_ = std::make_unique<health::CatalogSink>(*agent->catalog_);
     health::CheckRunnerOptions check_options;

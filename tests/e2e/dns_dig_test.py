@@ -203,6 +203,14 @@ class DigTest(unittest.TestCase):
 
     # -- service lookups ----------------------------------------------------------------------
 
+    def test_agent_self_reports_the_bound_dns_port(self):
+        # The agent was started with -dns-port 0 (any free port): agent/self must say which.
+        url = 'http://127.0.0.1:%d/v1/agent/self' % self.agent.http_port
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as resp:
+            self_info = json.loads(resp.read().decode())
+        self.assertEqual(self_info['DebugConfig']['DNSPort'], self.agent.dns_port)
+        self.assertNotEqual(self.agent.dns_port, 0)
+
     def test_service_a_records(self):
         ans = self.q('web.service.consul', 'A')
         self.assertStatus(ans, 'NOERROR')
