@@ -71,6 +71,7 @@ def wait_http(url, timeout_s=30):
 
 
 def start_etcd(procs, work, size):
+    os.makedirs(work, exist_ok=True)
     clients = [free_port() for _ in range(size)]
     peers = [free_port() for _ in range(size)]
     initial = ','.join('m%d=http://127.0.0.1:%d' % (i, peers[i]) for i in range(size))

@@ -5,7 +5,11 @@
 // the local node for node-level checks). The first snapshot, or one after a gap in generations, is
 // scanned in full; later ones only in the scopes their ChangeSet names, so a batch that touched one
 // service costs O(instances of that service), not O(catalog). Check records are shared between
-// snapshots until rewritten, so pointer equality means "unchanged".
+// snapshots until rewritten, so pointer equality means "unchanged": for a service scope the
+// tracker keeps the group it last examined and diffs the new group against it instance by
+// instance (both are sorted the same way), so a batch that touched one instance of a service of
+// 10,000 instances costs 10,000 pointer comparisons and the work for that one instance, not a
+// rescan of every check (workload W5 of ../shared/BENCH.md).
 //
 // Runnable = agent-owned HTTP/TCP/gRPC check on the local node with an Interval (probe.h).
 //
@@ -15,7 +19,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "catalog/snapshot.h"
@@ -54,6 +60,9 @@ class CheckTracker {
     std::shared_ptr<const catalog::Check> check;
   };
   std::map<std::string, Entry> entries_;  // by check ID (unique per node)
+  // Service scope (watch key) -> the group as last examined.
+  std::unordered_map<std::string, std::shared_ptr<const catalog::ServiceGroup>> groups_;
+  std::set<std::string> node_scope_ids_;  // tracked checks whose scope is the local node
   uint64_t generation_ = 0;
   bool initialized_ = false;
 };
