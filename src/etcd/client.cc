@@ -65,42 +65,25 @@ struct Attempt {
 
 // ---- Op factories ------------------------------------------------------------------------------
 
-Op Op::Put(std::string key, std::string value, int64_t lease) {
+namespace {
+Op MakeOp(Op::Kind kind, std::string key) {
   Op op;
-  op.kind = Kind::kPut;
+  op.kind = kind;
   op.key = std::move(key);
+  return op;
+}
+}  // namespace
+
+Op Op::Put(std::string key, std::string value, int64_t lease) {
+  Op op = MakeOp(Kind::kPut, std::move(key));
   op.value = std::move(value);
   op.lease = lease;
   return op;
 }
-
-Op Op::Delete(std::string key) {
-  Op op;
-  op.kind = Kind::kDelete;
-  op.key = std::move(key);
-  return op;
-}
-
-Op Op::DeletePrefix(std::string prefix) {
-  Op op;
-  op.kind = Kind::kDeletePrefix;
-  op.key = std::move(prefix);
-  return op;
-}
-
-Op Op::Get(std::string key) {
-  Op op;
-  op.kind = Kind::kRange;
-  op.key = std::move(key);
-  return op;
-}
-
-Op Op::GetPrefix(std::string prefix) {
-  Op op;
-  op.kind = Kind::kRangePrefix;
-  op.key = std::move(prefix);
-  return op;
-}
+Op Op::Delete(std::string key) { return MakeOp(Kind::kDelete, std::move(key)); }
+Op Op::DeletePrefix(std::string prefix) { return MakeOp(Kind::kDeletePrefix, std::move(prefix)); }
+Op Op::Get(std::string key) { return MakeOp(Kind::kRange, std::move(key)); }
+Op Op::GetPrefix(std::string prefix) { return MakeOp(Kind::kRangePrefix, std::move(prefix)); }
 
 // ---- Impl --------------------------------------------------------------------------------------
 
