@@ -186,7 +186,6 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
         cluster_mode ? "open the shared catalog in etcd" : "open catalog in " + agent->data_dir_);
   }
   agent->catalog_ = std::move(*catalog);
-  if (agent->cluster_) agent->cluster_->Start(agent->catalog_.get());
 
   size_t threads = config.io_threads;
   if (threads == 0) threads = UsableCores();
@@ -247,6 +246,8 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
                                   std::to_string(agent->server_->port()));
     agent->cluster_status_ = std::make_unique<ClusterStatusAdapter>(agent->cluster_.get());
     agent->api_->set_cluster(agent->cluster_status_.get());
+    // Duties (and the election) start once the address status/* shows is known.
+    agent->cluster_->Start(agent->catalog_.get());
   }
   http::HttpServer* raw = agent->server_.get();
   agent->catalog_->AddListener(
