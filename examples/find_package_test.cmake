@@ -1,6 +1,7 @@
 # examples.find_package: `cmake --install` the client component into a scratch prefix, configure
 # the examples as a separate project with find_package(beacon), build them and run `balancers`.
-# Run with cmake -P; see CMakeLists.txt for the variables.
+# Run with cmake -P; see CMakeLists.txt for the variables. CXX_FLAGS (may be empty) are the
+# flags the library was built with: a sanitizer build's archive links only into code built alike.
 foreach(var BEACON_BUILD_DIR EXAMPLES_DIR WORK_DIR GENERATOR CXX)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "find_package_test: ${var} is not set")
@@ -38,7 +39,8 @@ foreach(f ${installed})
 endforeach()
 
 run("configure examples" ${CMAKE_COMMAND} -S ${EXAMPLES_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=${CXX} "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+    -DCMAKE_PREFIX_PATH=${prefix})
 run("build examples" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run("run balancers" ${WORK_DIR}/build/balancers)
 if(NOT run_output MATCHES "round_robin:")

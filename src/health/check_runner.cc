@@ -99,7 +99,10 @@ struct CheckRunner::Shared {
 
   // Control-loop state (loop 0 only).
   CheckTracker tracker;
-  std::map<std::string, std::shared_ptr<Session>> sessions;
+  // Weak: a session is owned by its coroutine (and by handlers posted to its loop), so it dies
+  // with its loop's io_context at the latest. A strong reference here kept its timer alive after
+  // the pool was destroyed when Stop()'s clean-up never got to run (ASan: use after free).
+  std::map<std::string, std::weak_ptr<Session>> sessions;
   size_t next_loop = 0;
 };
 
@@ -250,8 +253,11 @@ void StartSession(const std::shared_ptr<CheckRunner::Shared>& shared,
   asio::co_spawn(session->executor(), Session::Run(session, stagger), asio::detached);
 }
 
-void StopSession(const std::shared_ptr<Session>& session) {
-  asio::post(session->executor(), [session] { session->Stop(); });
+// A session whose coroutine has already ended (expired) needs nothing.
+void StopSession(const std::weak_ptr<Session>& weak) {
+  if (std::shared_ptr<Session> session = weak.lock()) {
+    asio::post(session->executor(), [session] { session->Stop(); });
+  }
 }
 
 void Apply(const std::shared_ptr<CheckRunner::Shared>& shared, const catalog::Snapshot& snapshot,
@@ -279,8 +285,10 @@ void Apply(const std::shared_ptr<CheckRunner::Shared>& shared, const catalog::Sn
         StartSession(shared, *a.check);
         break;
       case TrackerAction::Kind::kState:
-        if (it != shared->sessions.end()) {
-          std::shared_ptr<Session> s = it->second;
+        if (it == shared->sessions.end()) {
+          break;
+        }
+        if (std::shared_ptr<Session> s = it->second.lock()) {
           asio::post(s->executor(), [s, status = a.check->status, output = a.check->output]() {
             s->OnCatalogState(status, output);
           });

@@ -24,6 +24,8 @@
 //
 // Thread rules: Observe, Stop and the counters are thread-safe. The sink must outlive the pool's
 // last run of this runner's handlers (the agent stops the pool before destroying the runner).
+// Sessions are owned by their coroutines, so they go with their loop's io_context: after Stop(),
+// the runner may be destroyed before or after the pool.
 #pragma once
 
 #include <atomic>

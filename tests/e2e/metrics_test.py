@@ -19,10 +19,10 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'testutil'))
-from beacon_agent import Agent  # noqa: E402  pylint: disable=wrong-import-position
+from beacon_agent import Agent, scaled  # noqa: E402  pylint: disable=wrong-import-position
 
 BINARY = None
-TIMEOUT_S = 10
+TIMEOUT_S = scaled(10)  # longer under the sanitizer presets (BEACON_TEST_TIMEOUT_SCALE)
 
 
 def request(port, method, path, body=None, headers=None):

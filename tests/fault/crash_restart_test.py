@@ -37,7 +37,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'testutil'))
-from beacon_agent import Agent  # noqa: E402  pylint: disable=wrong-import-position
+from beacon_agent import Agent, scaled  # noqa: E402  pylint: disable=wrong-import-position
 
 BINARY = None  # set in main() from argv[1]
 N_SERVICES = 200
@@ -45,8 +45,9 @@ N_THREADS = 32  # issue 8: 32 clients
 N_ROUNDS = 20  # issue 8: 20 rounds of kill -9
 MAX_STREAM_SERVICES = 5000    # bound on the in-flight stream of a round, in case the kill is slow
 STREAM_DEADLINE_S = 20        # and a time bound on it
-STARTUP_TIMEOUT_S = 60        # recovery after a crash may replay a log
-HTTP_TIMEOUT_S = 30
+# Both longer under the sanitizer presets (BEACON_TEST_TIMEOUT_SCALE).
+STARTUP_TIMEOUT_S = scaled(60)  # recovery after a crash may replay a log
+HTTP_TIMEOUT_S = scaled(30)
 CHECK_TTL = '10m'
 OUR_ID_RE = re.compile(r'^r[0-9]+-[as][0-9]+$')
 

@@ -162,7 +162,8 @@ class SharedCatalogTest : public ::testing::Test {
   }
 
   static size_t Count(const Catalog& c, std::string_view service) {
-    const ServiceGroup* g = c.Current()->FindService(service);
+    SnapshotPtr snap = c.Current();  // keeps `g` alive: the writer may drop the snapshot meanwhile
+    const ServiceGroup* g = snap->FindService(service);
     return g ? g->instances.size() : 0;
   }
 

@@ -140,5 +140,23 @@ TEST_F(CheckRunnerTest, CountsEveryAttemptByTypeAndResult) {
   EXPECT_EQ(AllRuns(), runner_->attempts());
 }
 
+// The agent destroys the pool before the runner, and the clean-up Stop() posts may never run
+// (here: the loops are already stopped). Sessions and their timers must go with the loops; ASan
+// reported a use after free in the timers when the runner still owned the sessions.
+TEST_F(CheckRunnerTest, MayBeDestroyedAfterThePool) {
+  catalog::RegisterService r;
+  r.service.name = "web";
+  r.service.id = "web-1";
+  r.checks = {Check("tcp-down", CheckType::kTcp, "127.0.0.1:1")};
+  ASSERT_TRUE(catalog_->SubmitAndWait(std::move(r)).ok());
+  runner_->ObserveFull(catalog_->Current());
+  ASSERT_TRUE(testutil::Eventually([&] { return runner_->running() == 1; }));
+  pool_->Stop();
+  runner_->Stop();
+  pool_.reset();
+  runner_.reset();
+  pool_ = std::make_unique<net::IoPool>(1);  // for TearDown
+}
+
 }  // namespace
 }  // namespace beacon::health
