@@ -124,13 +124,10 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   }
   if (config.dev) {
     BEACON_ASSIGN_OR_RETURN(agent->data_dir_, MakeDevDir());
-  } else if (!cluster_mode) {
-    if (config.data_dir.empty()) {
-      return InvalidArgument("data directory is required: pass -data-dir <path> or -dev");
-    }
-    agent->data_dir_ = config.data_dir;
+  } else if (config.data_dir.empty() && !cluster_mode) {  // the etcd store has no data dir
+    return InvalidArgument("data directory is required: pass -data-dir <path> or -dev");
   } else {
-    agent->data_dir_ = config.data_dir;  // unused by the etcd store
+    agent->data_dir_ = config.data_dir;
   }
   agent->config_ = config;
   agent->metrics_ = std::make_unique<MetricsRegistry>("consul");
@@ -152,6 +149,8 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
     cluster_options.advertise =
         config.advertise_addr + ":" + std::to_string(std::max(config.http_port, 0));
     cluster_options.lease_ttl = config.etcd_lease_ttl;
+    cluster_options.index_key = config.etcd_prefix + store::EtcdStore::kRecordsDir +
+                                std::string(store::kIndexKey);
     cluster_options.tick = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(1), std::chrono::milliseconds(config.etcd_lease_ttl) / 3);
     auto joined = cluster::Cluster::Join(cluster_options, agent->etcd_.get());
@@ -242,12 +241,11 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   agent->server_ = std::move(*server);
   agent->api_->set_http_port(agent->server_->port());
   if (agent->cluster_) {
-    agent->cluster_->SetAdvertise(config.advertise_addr + ":" +
-                                  std::to_string(agent->server_->port()));
     agent->cluster_status_ = std::make_unique<ClusterStatusAdapter>(agent->cluster_.get());
     agent->api_->set_cluster(agent->cluster_status_.get());
     // Duties (and the election) start once the address status/* shows is known.
-    agent->cluster_->Start(agent->catalog_.get());
+    agent->cluster_->Start(agent->catalog_.get(), config.advertise_addr + ":" +
+                                                      std::to_string(agent->server_->port()));
   }
   http::HttpServer* raw = agent->server_.get();
   agent->catalog_->AddListener(

@@ -24,7 +24,7 @@ namespace beacon::catalog {
 namespace {
 
 constexpr char kKeySep = '\x1f';  // cannot appear in a node name we would accept from DNS or HTTP
-constexpr std::string_view kIndexKey = "m/index";
+constexpr std::string_view kIndexKey = store::kIndexKey;  // the global index (see store.h)
 constexpr std::string_view kNodeIdKey = "m/node_id";
 constexpr size_t kDefaultOutputMaxSize = 4096;
 
@@ -115,7 +115,6 @@ class Catalog::Writer {
                      ChangeSet* changes);
   // Cluster mode: leader flag and live agent nodes; re-plans the timers when they change.
   void SetRole(bool leader, std::set<std::string> live);
-  bool shared() const { return shared_ != nullptr; }
   int64_t view_revision() const { return view_revision_; }
   int64_t conflict_revision() const { return shared_ ? shared_->ConflictRevision() : 0; }
 
@@ -185,6 +184,10 @@ class Catalog::Writer {
   void MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx);
   void PutNode(Tx& tx, uint64_t idx, Node node);
   void PutService(Tx& tx, uint64_t idx, const std::string& lower_node, Service svc);
+  // Files instance (lower_node, id) under `lower_name` in by_name_, moving it out of the group
+  // of its previous name `srec.svc` (if any, and marking that group with `idx`).
+  void IndexServiceName(Tx& tx, const ServiceRec& srec, const std::string& lower_node,
+                        const std::string& id, const std::string& lower_name, uint64_t idx);
   void RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
   void PutCheck(Tx& tx, uint64_t idx, const std::string& lower_node, Check check);
   void RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
@@ -418,17 +421,23 @@ void Catalog::Writer::PutNode(Tx& tx, uint64_t idx, Node node) {
   tx.nodes_index = idx;
 }
 
+void Catalog::Writer::IndexServiceName(Tx& tx, const ServiceRec& srec,
+                                       const std::string& lower_node, const std::string& id,
+                                       const std::string& lower_name, uint64_t idx) {
+  if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
+    std::string old = AsciiLower(srec.svc->name);
+    by_name_[old].erase({lower_node, id});
+    MarkService(tx, old, lower_node, id, idx);
+  }
+  by_name_[lower_name].insert({lower_node, id});
+}
+
 void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_node,
                                  Service svc) {
   NodeRec& rec = nodes_.at(lower_node);
   ServiceRec& srec = rec.services[svc.id];
   std::string lower_name = AsciiLower(svc.name);
-  if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
-    std::string old = AsciiLower(srec.svc->name);
-    by_name_[old].erase({lower_node, svc.id});
-    MarkService(tx, old, lower_node, svc.id, idx);
-  }
-  by_name_[lower_name].insert({lower_node, svc.id});
+  IndexServiceName(tx, srec, lower_node, svc.id, lower_name, idx);
   bool tags_changed = srec.svc && (srec.svc->tags != svc.tags || srec.svc->name != svc.name);
   tx.writes.Put(ServiceKey(lower_node, svc.id), EncodeServiceRecord(svc));
   srec.svc = std::make_shared<const Service>(std::move(svc));
@@ -976,17 +985,16 @@ std::vector<Catalog::Writer::Outcome> Catalog::Writer::ApplyBatch(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
     batch_size_->Observe(static_cast<double>(requests.size()));
   }
-  if (!committed.ok() && shared_ && committed.code() == StatusCode::kAborted) {
-    // Another agent committed first: undo, and let the caller redo the batch on a newer view.
-    RestoreFromSnapshot();
-    for (Outcome& o : out) o = {committed, 0};
-    if (conflict) *conflict = true;
-    return out;
-  }
   if (!committed.ok()) {
-    if (commit_errors_) commit_errors_->Inc();
-    spdlog::error("catalog: commit of {} writes failed: {}", requests.size(),
-                  committed.ToString());
+    // Cluster mode, Aborted: another agent committed first; the caller redoes the batch on a
+    // newer view. Anything else is a failed commit.
+    const bool lost_race = shared_ && committed.code() == StatusCode::kAborted;
+    if (lost_race && conflict) *conflict = true;
+    if (!lost_race) {
+      if (commit_errors_) commit_errors_->Inc();
+      spdlog::error("catalog: commit of {} writes failed: {}", requests.size(),
+                    committed.ToString());
+    }
     RestoreFromSnapshot();
     for (Outcome& o : out) o = {committed, 0};
     return out;
@@ -1045,18 +1053,8 @@ namespace {
 // Orders an instance against a (lower-cased node, service ID) key without allocating: the
 // group's order is the order of those keys.
 int CompareInstanceKey(const Instance& inst, const std::pair<std::string, std::string>& key) {
-  const std::string& node = inst.node->name;
-  const std::string& want = key.first;
-  size_t n = std::min(node.size(), want.size());
-  for (size_t i = 0; i < n; ++i) {
-    char a = node[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != want[i]) {
-      return static_cast<unsigned char>(a) < static_cast<unsigned char>(want[i]) ? -1 : 1;
-    }
-  }
-  if (node.size() != want.size()) return node.size() < want.size() ? -1 : 1;
-  return inst.service->id.compare(key.second);
+  const int by_node = CompareIgnoreCase(inst.node->name, key.first);
+  return by_node != 0 ? by_node : inst.service->id.compare(key.second);
 }
 }  // namespace
 
@@ -1269,12 +1267,7 @@ Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uin
     uint64_t idx =
         (!srec.svc || svc.modify_index > srec.svc->modify_index) ? svc.modify_index : 0;
     std::string lower_name = AsciiLower(svc.name);
-    if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
-      std::string old = AsciiLower(srec.svc->name);
-      by_name_[old].erase({lower_node, svc.id});
-      MarkService(tx, old, lower_node, svc.id, txn_index);
-    }
-    by_name_[lower_name].insert({lower_node, svc.id});
+    IndexServiceName(tx, srec, lower_node, id, lower_name, txn_index);
     srec.svc = std::make_shared<const Service>(std::move(svc));
     MarkService(tx, lower_name, lower_node, id, idx);
     MarkNode(tx, lower_node, idx);
@@ -1380,13 +1373,14 @@ void Catalog::Writer::SetRole(bool leader, std::set<std::string> live) {
 // Catalog
 
 Catalog::Catalog(CatalogOptions options, store::Store* store, const Clock* clock)
-    : options_(std::move(options)), store_(store), clock_(clock) {}
+    : options_(std::move(options)), store_(store),
+      shared_(dynamic_cast<store::SharedStore*>(store)), clock_(clock) {}
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(CatalogOptions options, store::Store* store,
                                                const Clock* clock) {
   if (options.node_name.empty()) return InvalidArgument("node name must not be empty");
   std::unique_ptr<Catalog> catalog(new Catalog(std::move(options), store, clock));
-  auto* shared = dynamic_cast<store::SharedStore*>(store);
+  store::SharedStore* shared = catalog->shared_;
   // In cluster mode the start-up write (this agent's node and serfHealth) may race another
   // agent's commit: load again and redo it.
   for (int attempt = 0;; ++attempt) {
@@ -1473,6 +1467,7 @@ void Catalog::AddListener(SnapshotListener listener) {
 void Catalog::SetClusterRole(bool leader, std::set<std::string> live_nodes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (leader == leader_ && live_nodes == live_nodes_) return;  // the usual tick: nothing new
     leader_ = leader;
     live_nodes_ = std::move(live_nodes);
     role_changed_ = true;
@@ -1490,7 +1485,7 @@ void Catalog::Stop() {
   // Changes keep arriving while the writer drains (a conflicted write waits for them); then
   // they stop before the catalog goes.
   if (thread_.joinable()) thread_.join();
-  if (auto* shared = dynamic_cast<store::SharedStore*>(store_)) shared->Unsubscribe();
+  if (shared_ != nullptr) shared_->Unsubscribe();
 }
 
 void Catalog::RunTimersForTest() {

@@ -122,6 +122,7 @@ class Catalog {
 
   CatalogOptions options_;
   store::Store* store_;
+  store::SharedStore* shared_;  // == store_ in cluster mode, else nullptr
   const Clock* clock_;
 
   mutable std::mutex mu_;

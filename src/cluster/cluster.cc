@@ -13,7 +13,10 @@ constexpr std::string_view kDeadOutput = "Agent not live or unreachable";
 }  // namespace
 
 Cluster::Cluster(ClusterOptions options, etcd::Client* client)
-    : options_(std::move(options)), client_(client), lower_node_(AsciiLower(options_.node_name)) {}
+    : options_(std::move(options)),
+      alive_prefix_(options_.prefix + "alive/"),
+      client_(client),
+      lower_node_(AsciiLower(options_.node_name)) {}
 
 Result<std::unique_ptr<Cluster>> Cluster::Join(ClusterOptions options, etcd::Client* client) {
   if (options.tick.count() <= 0 || options.lease_ttl.count() < 2) {
@@ -26,31 +29,27 @@ Result<std::unique_ptr<Cluster>> Cluster::Join(ClusterOptions options, etcd::Cli
 
 Cluster::~Cluster() { Leave(); }
 
+Status Cluster::PutAlive(int64_t lease) {
+  auto put =
+      client_->Txn({}, {etcd::Op::Put(alive_prefix_ + lower_node_, options_.advertise, lease)}, {});
+  if (!put.ok()) return put.status().WithContext("etcd: announce this agent");
+  announced_ = options_.advertise;
+  return Status();
+}
+
 Status Cluster::Announce() {
   auto lease = client_->LeaseGrant(options_.lease_ttl);
   if (!lease.ok()) return lease.status().WithContext("etcd lease");
-  std::string advertise;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    advertise = options_.advertise;
-  }
-  auto put = client_->Txn(
-      {}, {etcd::Op::Put(options_.prefix + "alive/" + lower_node_, advertise, *lease)}, {});
-  if (!put.ok()) return put.status().WithContext("etcd: announce this agent");
+  BEACON_RETURN_IF_ERROR(PutAlive(*lease));
   std::lock_guard<std::mutex> lock(mu_);
   lease_ = *lease;
-  announced_ = advertise;
   last_contact_ = std::chrono::steady_clock::now();
   return Status();
 }
 
-void Cluster::SetAdvertise(std::string advertise) {
-  std::lock_guard<std::mutex> lock(mu_);
-  options_.advertise = std::move(advertise);
-}
-
-void Cluster::Start(catalog::Catalog* catalog) {
+void Cluster::Start(catalog::Catalog* catalog, std::string advertise) {
   catalog_ = catalog;
+  options_.advertise = std::move(advertise);
   thread_ = std::thread([this] { Run(); });
   worker_ = std::thread([this] { Work(); });
 }
@@ -124,7 +123,7 @@ void Cluster::Work() {
     std::deque<std::function<void(Result<uint64_t>)>> batch;
     batch.swap(confirms_);
     lock.unlock();
-    auto r = client_->Get(options_.prefix + "catalog/m/index");
+    auto r = client_->Get(options_.index_key);
     Result<uint64_t> index = r.ok() ? Result<uint64_t>(r->kvs.empty()
                                                            ? 0
                                                            : std::strtoull(r->kvs[0].value.c_str(),
@@ -145,10 +144,9 @@ void Cluster::Run() {
 }
 
 void Cluster::Tick() {
-  static thread_local bool reported = false;
   auto fail = [&](const Status& s) {
-    if (!reported) spdlog::warn("cluster: etcd unreachable: {}", s.ToString());
-    reported = true;
+    if (!unreachable_reported_) spdlog::warn("cluster: etcd unreachable: {}", s.ToString());
+    unreachable_reported_ = true;
   };
   int64_t lease;
   {
@@ -176,19 +174,10 @@ void Cluster::Tick() {
     std::lock_guard<std::mutex> lock(mu_);
     lease = lease_;
   }
-  std::string advertise;
-  bool reannounce;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    advertise = options_.advertise;
-    reannounce = advertise != announced_;
-  }
-  if (reannounce) {
-    auto put = client_->Txn(
-        {}, {etcd::Op::Put(options_.prefix + "alive/" + lower_node_, advertise, lease)}, {});
-    if (!put.ok()) return fail(put.status());
-    std::lock_guard<std::mutex> lock(mu_);
-    announced_ = advertise;
+  const std::string& advertise = options_.advertise;
+  if (advertise != announced_) {  // Start() brought the address status/* shows
+    Status s = PutAlive(lease);
+    if (!s.ok()) return fail(s);
   }
 
   // 2. Leader: create-if-absent on the leader key, bound to our lease.
@@ -211,28 +200,21 @@ void Cluster::Tick() {
       size_t sp = kv.value.find(' ');
       leader_address = sp == std::string::npos ? kv.value : kv.value.substr(sp + 1);
       leader = kv.lease == lease;
-      if (leader && leader_address != advertise) {
-        // Our advertise address changed since we won: update the leader key.
-        auto put = client_->Txn({}, {etcd::Op::Put(leader_key, lower_node_ + " " + advertise, lease)},
-                                {});
-        if (put.ok()) leader_address = advertise;
-      }
     }
   }
 
   // 3. Who is alive.
-  auto alive = client_->GetPrefix(options_.prefix + "alive/");
+  auto alive = client_->GetPrefix(alive_prefix_);
   if (!alive.ok()) return fail(alive.status());
   std::set<std::string> live;
   std::vector<std::string> peers;
-  const size_t skip = options_.prefix.size() + 6;
   for (const etcd::KeyValue& kv : alive->kvs) {
-    live.insert(kv.key.substr(skip));
+    live.insert(kv.key.substr(alive_prefix_.size()));
     peers.push_back(kv.value);
   }
   std::sort(peers.begin(), peers.end());
-  if (reported) spdlog::info("cluster: etcd reachable again");
-  reported = false;
+  if (unreachable_reported_) spdlog::info("cluster: etcd reachable again");
+  unreachable_reported_ = false;
   bool was_leader;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -37,6 +37,7 @@ struct ClusterOptions {
   std::string prefix = "beacon/";
   std::string node_name;
   std::string advertise;  // what status/leader and status/peers show for this agent ("ip:8300")
+  std::string index_key;  // the etcd key of the catalog's index (?consistent reads confirm it)
   std::chrono::seconds lease_ttl{10};
   std::chrono::milliseconds tick{1000};  // renewal and liveness scan period (<= lease_ttl / 3)
 };
@@ -48,13 +49,11 @@ class Cluster {
   ~Cluster();  // Leave()s
 
   // Starts the duties on the catalog (which must outlive the Cluster, or Leave first).
-  void Start(catalog::Catalog* catalog);
+  // `advertise` replaces the options' (it is known only once the HTTP port is bound); the alive
+  // key is updated at the first tick, before the first election.
+  void Start(catalog::Catalog* catalog, std::string advertise);
   // Stops the thread and revokes the lease: the other agents see this node gone at once.
   void Leave();
-
-  // What status/* show for this agent (e.g. once the HTTP port is known); re-announced at the
-  // next tick.
-  void SetAdvertise(std::string advertise);
 
   std::string Leader() const;               // the leader's advertise address, "" when unknown
   std::vector<std::string> Peers() const;   // advertise addresses of every live agent, sorted
@@ -68,12 +67,14 @@ class Cluster {
 
  private:
   Cluster(ClusterOptions options, etcd::Client* client);
-  Status Announce();  // new lease + alive key
+  Status Announce();                 // new lease + alive key
+  Status PutAlive(int64_t lease);    // the alive key with options_.advertise, under `lease`
   void Run();
   void Tick();
   void Work();
 
-  ClusterOptions options_;  // advertise guarded by mu_
+  ClusterOptions options_;  // advertise is set before the threads start, then read only
+  const std::string alive_prefix_;  // prefix + "alive/"
   etcd::Client* client_;
   catalog::Catalog* catalog_ = nullptr;
   const std::string lower_node_;
@@ -82,7 +83,9 @@ class Cluster {
   std::condition_variable cv_;
   bool stopping_ = false;                   // guarded by mu_
   int64_t lease_ = 0;                       // guarded by mu_
-  std::string announced_;                   // guarded by mu_: advertise in the alive key
+  // Touched by Join() and then by the cluster thread only:
+  std::string announced_;             // the advertise address in the alive key
+  bool unreachable_reported_ = false;
   bool leader_ = false;                     // guarded by mu_
   std::string leader_address_;              // guarded by mu_
   std::vector<std::string> peers_;          // guarded by mu_

@@ -1,6 +1,5 @@
 #include "health/check_tracker.h"
 
-#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -13,17 +12,8 @@ namespace {
 
 // Orders instances as ServiceGroup does: by lower-cased node name, then service ID.
 int CompareInstances(const catalog::Instance& a, const catalog::Instance& b) {
-  const std::string& x = a.node->name;
-  const std::string& y = b.node->name;
-  const size_t n = std::min(x.size(), y.size());
-  for (size_t i = 0; i < n; ++i) {
-    char p = x[i], q = y[i];
-    if (p >= 'A' && p <= 'Z') p = static_cast<char>(p - 'A' + 'a');
-    if (q >= 'A' && q <= 'Z') q = static_cast<char>(q - 'A' + 'a');
-    if (p != q) return static_cast<unsigned char>(p) < static_cast<unsigned char>(q) ? -1 : 1;
-  }
-  if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
-  return a.service->id.compare(b.service->id);
+  const int by_node = CompareIgnoreCase(a.node->name, b.node->name);
+  return by_node != 0 ? by_node : a.service->id.compare(b.service->id);
 }
 
 }  // namespace

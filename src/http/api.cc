@@ -299,22 +299,36 @@ bool Api::NodeMetaMatches(const QueryOptions& q, const catalog::Node& node) cons
   return true;
 }
 
-asio::awaitable<Status> Api::Write(catalog::WriteRequest request) {
+namespace {
+
+using Done = std::function<void(const Status&, uint64_t)>;
+
+// Calls `start(done)`, where `done` may run on another thread (the catalog's writer, the
+// cluster's worker), and resumes on this coroutine's loop with what `done` got.
+asio::awaitable<std::pair<Status, uint64_t>> ResumeOnLoop(std::function<void(Done)> start) {
   auto executor = co_await asio::this_coro::executor;
-  auto [status, index] = co_await asio::async_initiate<decltype(kTuple),
-                                                       void(Status, uint64_t)>(
-      [this, executor](auto handler, catalog::WriteRequest req) {
-        // The writer's callback is a std::function (copyable); Asio handlers are move-only.
+  auto [status, index] = co_await asio::async_initiate<decltype(kTuple), void(Status, uint64_t)>(
+      [executor](auto handler, std::function<void(Done)> begin) {
+        // `done` is a std::function (copyable); Asio handlers are move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        catalog_.Submit(std::move(req), [shared, executor](const Status& s, uint64_t idx) {
-          // Posted after the writer's snapshot post to the same loop, so when this resumes the
-          // loop already answers reads from a snapshot that includes the write.
+        begin([shared, executor](const Status& s, uint64_t idx) {
           asio::post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
         });
       },
-      kTuple, std::move(request));
-  (void)index;
-  co_return status;
+      kTuple, std::move(start));
+  co_return std::pair<Status, uint64_t>(status, index);
+}
+
+}  // namespace
+
+asio::awaitable<Status> Api::Write(catalog::WriteRequest request) {
+  // The completion is posted after the writer's snapshot post to the same loop, so when this
+  // resumes the loop already answers reads from a snapshot that includes the write.
+  std::function<void(Done)> submit = [this, &request](Done done) {
+    catalog_.Submit(std::move(request), std::move(done));
+  };
+  auto result = co_await ResumeOnLoop(std::move(submit));
+  co_return result.first;
 }
 
 asio::awaitable<catalog::SnapshotPtr> Api::AwaitReady(
@@ -372,18 +386,14 @@ asio::awaitable<catalog::SnapshotPtr> Api::AwaitIndex(
 }
 
 asio::awaitable<Status> Api::ConfirmConsistent(Call& call) {
-  auto executor = co_await asio::this_coro::executor;
-  auto [status, index] = co_await asio::async_initiate<decltype(kTuple), void(Status, uint64_t)>(
-      [this, executor](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        cluster_->ConfirmIndex([shared, executor](Result<uint64_t> r) {
-          Status s = r.ok() ? Status() : r.status();
-          uint64_t idx = r.ok() ? *r : 0;
-          asio::post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
-        });
-      },
-      kTuple);
+  std::function<void(Done)> confirm = [this](Done done) {
+    cluster_->ConfirmIndex([done = std::move(done)](Result<uint64_t> r) {
+      done(r.ok() ? Status() : r.status(), r.ok() ? *r : 0);
+    });
+  };
+  auto [status, index] = co_await ResumeOnLoop(std::move(confirm));
   if (!status.ok()) co_return Status(StatusCode::kUnavailable, "No cluster leader: " + status.message());
+  auto executor = co_await asio::this_coro::executor;
   // The view catches up through the store's watch; wait for it (bounded).
   LoopState& loop = call.env.loop;
   asio::steady_timer timer(executor);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -57,6 +58,10 @@ class Store {
   // A short name for logs: "sqlite", "memory", "etcd".
   virtual const char* Name() const = 0;
 };
+
+// The key under which the catalog keeps its global index. The catalog writes it in every commit
+// to a SharedStore, which checks conflicts on it (below).
+inline constexpr std::string_view kIndexKey = "m/index";
 
 // A store shared by several agents (cluster mode, issue #9: etcd). Each agent's catalog keeps its
 // own in-memory view, loaded with Range and kept current by the changes the store delivers.

@@ -8,11 +8,16 @@
 namespace beacon::store {
 
 namespace {
-constexpr std::string_view kIndexKey = "m/index";  // the catalog's index record (catalog.cc)
+// Raises `a` to `v` if `v` is larger (several threads may raise it).
+void RaiseTo(std::atomic<int64_t>& a, int64_t v) {
+  int64_t cur = a.load();
+  while (v > cur && !a.compare_exchange_weak(cur, v)) {
+  }
+}
 }  // namespace
 
 EtcdStore::EtcdStore(etcd::Client* client, std::string prefix)
-    : client_(client), records_(std::move(prefix) + "catalog/") {}
+    : client_(client), records_(std::move(prefix) + kRecordsDir) {}
 
 EtcdStore::~EtcdStore() { Unsubscribe(); }
 
@@ -40,7 +45,7 @@ Result<std::vector<KeyValue>> EtcdStore::Range(const std::string& prefix) {
     out.push_back({kv.key.substr(records_.size()), std::move(kv.value), kv.mod_revision});
   }
   range_revision_ = r->revision;
-  if (r->revision > revision_) revision_ = r->revision;
+  RaiseTo(revision_, r->revision);
   return out;
 }
 
@@ -60,7 +65,7 @@ Result<int64_t> EtcdStore::Commit(const WriteBatch& batch) {
     ops.push_back(op.value ? etcd::Op::Put(records_ + op.key, *op.value)
                            : etcd::Op::Delete(records_ + op.key));
   }
-  const std::string index_key = records_ + std::string(kIndexKey);
+  const std::string index_key = records_ + std::string(store::kIndexKey);
   etcd::Compare unchanged;
   unchanged.key = index_key;
   unchanged.target = etcd::Compare::Target::kMod;
@@ -80,15 +85,11 @@ Result<int64_t> EtcdStore::Commit(const WriteBatch& batch) {
     conflict_revision_ = winner;
     return Aborted("another agent committed first (revision " + std::to_string(winner) + ")");
   }
-  if (r->revision > revision_) revision_ = r->revision;
+  RaiseTo(revision_, r->revision);
   return r->revision;
 }
 
-void EtcdStore::SetViewRevision(int64_t revision) {
-  int64_t cur = view_revision_.load();
-  while (revision > cur && !view_revision_.compare_exchange_weak(cur, revision)) {
-  }
-}
+void EtcdStore::SetViewRevision(int64_t revision) { RaiseTo(view_revision_, revision); }
 
 Status EtcdStore::Subscribe(std::function<void(ChangeBatch)> deliver) {
   deliver_ = std::move(deliver);
@@ -130,7 +131,7 @@ Status EtcdStore::StartWatch(int64_t from) {
           if (c.revision > batch.revision) batch.revision = c.revision;
           batch.changes.push_back(std::move(c));
         }
-        if (batch.revision > revision_) revision_ = batch.revision;
+        RaiseTo(revision_, batch.revision);
         deliver_(std::move(batch));
       },
       /*progress_notify=*/true);
@@ -150,19 +151,19 @@ void EtcdStore::Supervise() {
     old.reset();  // joins the old watch's thread (its callback has returned)
     // Read everything again and deliver it as a reset; retry until it works or we stop.
     for (int attempt = 0;; ++attempt) {
-      auto r = client_->GetPrefix(records_);
+      auto r = Range("");
       if (r.ok()) {
+        const int64_t revision = range_revision_.load();
         ChangeBatch batch;
         batch.reset = true;
-        batch.revision = r->revision;
-        for (etcd::KeyValue& kv : r->kvs) {
-          batch.changes.push_back({kv.key.substr(records_.size()), std::move(kv.value),
-                                   kv.mod_revision});
+        batch.revision = revision;
+        for (KeyValue& kv : *r) {
+          batch.changes.push_back({std::move(kv.key), std::move(kv.value), kv.mod_revision});
         }
         deliver_(std::move(batch));
         lock.lock();
         if (stopping_) return;
-        Status s = StartWatch(r->revision + 1);
+        Status s = StartWatch(revision + 1);
         if (s.ok()) break;
         lock.unlock();
         spdlog::warn("etcd store: restarting the watch failed: {}", s.ToString());

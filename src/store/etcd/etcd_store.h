@@ -28,6 +28,9 @@ namespace beacon::store {
 
 class EtcdStore final : public SharedStore {
  public:
+  // The catalog's records live under <cluster prefix> + kRecordsDir.
+  static constexpr const char* kRecordsDir = "catalog/";
+
   // `client` must outlive the store. `prefix` is the cluster's key prefix ("beacon/").
   EtcdStore(etcd::Client* client, std::string prefix);
   ~EtcdStore() override;

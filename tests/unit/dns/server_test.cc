@@ -55,6 +55,17 @@ void SetReceiveTimeout(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+// One exchange over an open TCP connection: the query and the reply with their 2-byte lengths.
+std::string AskTcp(asio::ip::tcp::socket& s, const std::string& q) {
+  std::string framed = {static_cast<char>(q.size() >> 8), static_cast<char>(q.size() & 0xff)};
+  asio::write(s, asio::buffer(framed + q));
+  uint8_t len[2];
+  asio::read(s, asio::buffer(len));
+  std::string body((len[0] << 8) | len[1], '\0');
+  asio::read(s, asio::buffer(body));
+  return body;
+}
+
 class DnsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,14 +128,7 @@ TEST_F(DnsServerTest, AnswersSeveralQueriesOnOneTcpConnection) {
   s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
   SetReceiveTimeout(s.native_handle());
   for (uint16_t id = 1; id <= 3; ++id) {
-    std::string q = Query("web.service.consul.", kTypeSrv, id);
-    std::string framed = {static_cast<char>(q.size() >> 8), static_cast<char>(q.size() & 0xff)};
-    asio::write(s, asio::buffer(framed + q));
-    uint8_t len[2];
-    asio::read(s, asio::buffer(len));
-    std::string body((len[0] << 8) | len[1], '\0');
-    asio::read(s, asio::buffer(body));
-    Message m = Parse(body);
+    Message m = Parse(AskTcp(s, Query("web.service.consul.", kTypeSrv, id)));
     EXPECT_EQ(m.header.id, id);
     EXPECT_EQ(m.answers.size(), 5u) << "TCP: every instance";
     EXPECT_EQ(m.additional.size(), 5u);
@@ -183,14 +187,7 @@ TEST_F(DnsServerTest, CountsAnsweredQueriesByProtocolAndRcode) {
   asio::ip::tcp::socket s(io_);
   s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
   SetReceiveTimeout(s.native_handle());
-  std::string q = Query("nobody.node.consul.", kTypeA, 7);
-  std::string framed = {static_cast<char>(q.size() >> 8), static_cast<char>(q.size() & 0xff)};
-  asio::write(s, asio::buffer(framed + q));
-  uint8_t len[2];
-  asio::read(s, asio::buffer(len));
-  std::string body((len[0] << 8) | len[1], '\0');
-  asio::read(s, asio::buffer(body));
-  EXPECT_EQ(Parse(body).header.rcode, 3);
+  EXPECT_EQ(Parse(AskTcp(s, Query("nobody.node.consul.", kTypeA, 7))).header.rcode, 3);
 
   // Counted before the answer is sent, so each count is visible once its reply arrived.
   EXPECT_EQ(Queries("udp", "NOERROR"), 2u);
