@@ -249,10 +249,12 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   }
   http::HttpServer* raw = agent->server_.get();
   agent->catalog_->AddListener(
-      [raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) { raw->Publish(s, c); });
+      [raw](const catalog::SnapshotPtr& s, const catalog::ChangeSet&) { raw->Publish(s); });
+  agent->catalog_->AddWakeListener(
+      [raw](const catalog::SnapshotPtr&, const catalog::ChangeSet& c) { raw->Wake(c); });
   // Anything published between Start() and AddListener() is picked up here; the loops keep
   // whichever snapshot is newest (generation order).
-  agent->server_->Publish(agent->catalog_->Current(), catalog::ChangeSet{});
+  agent->server_->Publish(agent->catalog_->Current());
 
   if (config.run_checks) {
     agent->check_sink_ = std::make_unique<health::CatalogSink>(*agent->catalog_);

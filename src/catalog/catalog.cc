@@ -1464,6 +1464,11 @@ void Catalog::AddListener(SnapshotListener listener) {
   listeners_.push_back(std::move(listener));
 }
 
+void Catalog::AddWakeListener(SnapshotListener listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_listeners_.push_back(std::move(listener));
+}
+
 void Catalog::SetClusterRole(bool leader, std::set<std::string> live_nodes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1547,14 +1552,22 @@ void Catalog::Run() {
       if (timer_requests_ > 0) run_timers = forced = true;
     }
 
+    // A published batch reaches the listeners, then (after its completions, if any) the wake
+    // listeners; `wake` is what publish() leaves for the second step.
+    std::vector<SnapshotListener> wake;
     auto publish = [&](const SnapshotPtr& published, const ChangeSet& changes) {
       std::vector<SnapshotListener> listeners;
       {
         std::lock_guard<std::mutex> lock(mu_);
         current_ = published;
         listeners = listeners_;
+        wake = wake_listeners_;
       }
       for (const auto& l : listeners) l(published, changes);
+    };
+    auto wake_up = [&](const SnapshotPtr& published, const ChangeSet& changes) {
+      for (const auto& l : wake) l(published, changes);
+      wake.clear();
     };
 
     if (role_changed) writer_->SetRole(leader, std::move(live));
@@ -1562,7 +1575,10 @@ void Catalog::Run() {
       SnapshotPtr published;
       ChangeSet changes;
       writer_->ApplyExternal(b, &published, &changes);
-      if (published) publish(published, changes);
+      if (published) {
+        publish(published, changes);
+        wake_up(published, changes);
+      }
     }
 
     bool timed_out = false;
@@ -1615,6 +1631,7 @@ void Catalog::Run() {
         }
         wait_revision = writer_->conflict_revision();
         wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
+        if (published) wake_up(published, changes);
         return;
       }
       if (pending) {
@@ -1622,6 +1639,7 @@ void Catalog::Run() {
           (*pending)[i].callback(outcomes[i].status, outcomes[i].index);
         }
       }
+      if (published) wake_up(published, changes);
     };
 
     if (!batch.empty()) {

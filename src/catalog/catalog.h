@@ -66,7 +66,8 @@ struct CatalogOptions {
 // nothing), or the error. Runs on the writer thread.
 using WriteCallback = std::function<void(const Status&, uint64_t index)>;
 
-// Called on the writer thread after every published batch, before the batch's completions.
+// Called on the writer thread after every published batch: a listener before the batch's
+// completions (AddListener), or a wake listener after them (AddWakeListener).
 using SnapshotListener = std::function<void(const SnapshotPtr&, const ChangeSet&)>;
 
 class Catalog {
@@ -94,6 +95,10 @@ class Catalog {
   // Listeners are called for every later batch. REQUIRES: called before writes start flowing
   // that the listener must see; thread-safe.
   void AddListener(SnapshotListener listener);
+  // Like AddListener, but called after the batch's completions have run: for work that must not
+  // delay the acknowledgements, such as waking thousands of parked queries. Anything a client
+  // may read right after its acknowledgement belongs in an AddListener listener instead.
+  void AddWakeListener(SnapshotListener listener);
 
   // Cluster mode: whether this agent is the leader, and the (lower-cased) nodes whose agents are
   // alive. The leader runs TTL expiry and the reaper for agent nodes not in `live_nodes`.
@@ -139,6 +144,7 @@ class Catalog {
   uint64_t timer_runs_ = 0;             // guarded by mu_
   SnapshotPtr current_;                 // guarded by mu_
   std::vector<SnapshotListener> listeners_;  // guarded by mu_
+  std::vector<SnapshotListener> wake_listeners_;  // guarded by mu_
 
   std::unique_ptr<Writer> writer_;  // touched only by the writer thread after Open
   std::thread thread_;

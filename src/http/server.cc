@@ -143,19 +143,26 @@ void HttpServer::StopAccepting() {
   });
 }
 
-void HttpServer::Publish(const catalog::SnapshotPtr& snapshot,
-                         const catalog::ChangeSet& changes) {
-  auto shared_changes = std::make_shared<const catalog::ChangeSet>(changes);
+void HttpServer::Publish(const catalog::SnapshotPtr& snapshot) {
   for (size_t i = 0; i < loops_.size(); ++i) {
     LoopState* state = loops_[i].get();
-    asio::post(pool_.Get(i), [state, snapshot, shared_changes] {
+    asio::post(pool_.Get(i), [state, snapshot] {
       // Posts from the writer arrive in order; the generation guard covers the initial snapshot
       // set at start-up racing with the first publications.
       if (!state->snapshot || snapshot->generation > state->snapshot->generation) {
         state->snapshot = snapshot;
       }
-      state->watches.Notify(*shared_changes);
     });
+  }
+}
+
+void HttpServer::Wake(const catalog::ChangeSet& changes) {
+  if (changes.keys.empty()) return;
+  auto shared_changes = std::make_shared<const catalog::ChangeSet>(changes);
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    LoopState* state = loops_[i].get();
+    // Queued behind the snapshot Publish posted earlier, so woken queries see it.
+    asio::post(pool_.Get(i), [state, shared_changes] { state->watches.Notify(*shared_changes); });
   }
 }
 
@@ -287,6 +294,9 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
       co_await WriteResponse(socket, error, false);
       break;
     }
+    // Nothing buffered past this request (the usual case): give the buffer back while the
+    // request is handled; a parked blocking query can hold its connection for minutes.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
     auto& msg = parser.get();
     HttpRequest request;
     request.method = std::string(msg.method_string());

@@ -103,9 +103,13 @@ class HttpServer {
 
   uint16_t port() const { return port_; }
 
-  // Hands a newly published snapshot to every loop and wakes the blocking queries it concerns.
-  // Thread-safe (called on the catalog's writer thread).
-  void Publish(const catalog::SnapshotPtr& snapshot, const catalog::ChangeSet& changes);
+  // Hands a newly published snapshot to every loop. Thread-safe (called on the catalog's writer
+  // thread, before the batch's acknowledgements, so a client's next request sees its write).
+  void Publish(const catalog::SnapshotPtr& snapshot);
+  // Wakes the blocking queries `changes` concerns. Thread-safe (called on the writer thread
+  // after the batch's acknowledgements were handed to the loops, so a big fan-out never delays
+  // them).
+  void Wake(const catalog::ChangeSet& changes);
 
   // Stops accepting. Open connections end with the pool.
   void StopAccepting();

@@ -375,6 +375,30 @@ TEST_F(BlockingQueryTest, WatcherThatHangsUpIsDroppedAndServerKeepsServing) {
   EXPECT_GT(ConsulIndex(t.response), ConsulIndex(before));
 }
 
+// A request pipelined behind a parked query does not end the park early or get lost: the parked
+// query answers on the change, then the second request is answered on the same connection.
+TEST_F(BlockingQueryTest, PipelinedRequestBehindParkedQueryIsAnsweredAfterIt) {
+  const uint64_t index = ConsulIndex(agent().Get("/v1/health/service/web"));
+  RawConnection conn;
+  ASSERT_TRUE(conn.Connect(agent().port()).ok());
+  ASSERT_TRUE(conn.Send("GET " + WithIndex("/v1/health/service/web", index, 60s) +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                        "GET /v1/catalog/services HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Connection: close\r\n\r\n")
+                  .ok());
+  AwaitParked(1);
+  ASSERT_TRUE(IsOk(agent().Put(kRegister, R"({"Name":"web","ID":"web-3"})")));
+  const std::string both = conn.ReadUntilClose(10s);
+  const size_t first = both.find("HTTP/1.1 200 OK\r\n");
+  ASSERT_NE(first, std::string::npos) << both;
+  const size_t second = both.find("HTTP/1.1 200 OK\r\n", first + 1);
+  ASSERT_NE(second, std::string::npos) << both;
+  // The parked query answered with the new instance, the pipelined one with the services list.
+  EXPECT_NE(both.substr(first, second - first).find("\"web-3\""), std::string::npos) << both;
+  EXPECT_NE(both.find("\"web\"", second), std::string::npos) << both;
+  EXPECT_EQ(Parked(), 0);
+}
+
 TEST_F(BlockingQueryTest, ManyWatchersHangingUpAtOnceLeaveNoConnectionsBehind) {
   const uint64_t index = ConsulIndex(agent().Get("/v1/catalog/services"));
   const double base = OpenConnections();

@@ -1,5 +1,8 @@
 #include "catalog/catalog.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include "store/memory/memory_store.h"
@@ -242,6 +245,27 @@ TEST_F(CatalogTest, ListenerSeesChangedKeysOnly) {
   std::lock_guard<std::mutex> lock(mu);
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ(keys, (std::vector<std::string>{"T:checks", "n:node1", "s:web"}));
+}
+
+// Listeners see a batch before its acknowledgements (a client's next read must see its write);
+// wake listeners after them (waking thousands of watchers must not delay the acknowledgements).
+TEST_F(CatalogTest, WakeListenersRunAfterTheAcknowledgements) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> order;
+  auto record = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(std::move(what));
+    cv.notify_all();
+  };
+  catalog_->AddListener([&](const SnapshotPtr&, const ChangeSet&) { record("listener"); });
+  catalog_->AddWakeListener([&](const SnapshotPtr& s, const ChangeSet& c) {
+    record("wake " + std::to_string(s->index == c.index));
+  });
+  catalog_->Submit(Web("web-1"), [&](const Status& s, uint64_t) { record("ack " + s.ToString()); });
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return order.size() >= 3; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"listener", "ack OK", "wake 1"}));
 }
 
 TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
