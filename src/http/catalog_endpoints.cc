@@ -68,7 +68,7 @@ asio::awaitable<HttpResponse> Api::CatalogService(Call& call) {
         out.push_back(&inst);
       }
     }
-    r.shared_body = std::make_shared<const std::string>(wire::EncodeCatalogServiceNodes(
+    r.shared_body = std::make_shared<const SharedBody>(wire::EncodeCatalogServiceNodes(
         out, snap->datacenter, {.pretty = call.query.pretty}));
     if (group) cache.Put(key, group, r.shared_body);
   }

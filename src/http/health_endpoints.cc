@@ -69,7 +69,7 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
         out.push_back(&inst);
       }
     }
-    r.shared_body = std::make_shared<const std::string>(wire::EncodeHealthServiceEntries(
+    r.shared_body = std::make_shared<const SharedBody>(wire::EncodeHealthServiceEntries(
         out, snap->datacenter, {.pretty = call.query.pretty}));
     if (group) cache.Put(key, group, r.shared_body);
   }

@@ -1,6 +1,55 @@
 #include "http/message.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
 namespace beacon::http {
+
+namespace {
+std::atomic<int> body_files{0};  // SharedBody files open now, across every loop
+
+// A sealed memfd holding `bytes`, or -1.
+int MakeBodyFile(const std::string& bytes) {
+  int fd = memfd_create("beacon-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return -1;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // Nothing can change or resize it any more: every response sends exactly these bytes.
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+SharedBody::SharedBody(std::string bytes) : bytes_(std::move(bytes)) {
+  if (bytes_.size() < kFileMinBytes) return;
+  if (body_files.fetch_add(1) >= kMaxFiles) {
+    body_files.fetch_sub(1);
+    return;
+  }
+  fd_ = MakeBodyFile(bytes_);
+  if (fd_ < 0) body_files.fetch_sub(1);
+}
+
+SharedBody::~SharedBody() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  body_files.fetch_sub(1);
+}
 
 namespace {
 int HexValue(char c) {

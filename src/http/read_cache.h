@@ -13,17 +13,18 @@
 #include <unordered_map>
 
 #include "catalog/snapshot.h"
+#include "http/message.h"
 
 namespace beacon::http {
 
 class ReadCache {
  public:
   // The cached body for `key` if it was encoded from `group`; nullptr otherwise.
-  std::shared_ptr<const std::string> Find(const std::string& key,
+  std::shared_ptr<const SharedBody> Find(const std::string& key,
                                           const catalog::ServiceGroup* group) const;
   // Remembers `body` as the answer for `key` while `group` is current.
   void Put(const std::string& key, std::shared_ptr<const catalog::ServiceGroup> group,
-           std::shared_ptr<const std::string> body);
+           std::shared_ptr<const SharedBody> body);
 
   size_t size() const { return entries_.size(); }
 
@@ -32,7 +33,7 @@ class ReadCache {
   static constexpr size_t kMaxEntries = 4096;
   struct Entry {
     std::shared_ptr<const catalog::ServiceGroup> group;  // keeps the pointer identity valid
-    std::shared_ptr<const std::string> body;
+    std::shared_ptr<const SharedBody> body;
   };
   std::unordered_map<std::string, Entry> entries_;
 };

@@ -1,5 +1,10 @@
 #include "http/server.h"
 
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -78,8 +83,42 @@ std::string SerializeHead(const HttpResponse& r, bool keep_alive) {
   return head;
 }
 
+// Sends `head`, then `size` bytes of the file `fd` with sendfile(2) (SharedBody): the head goes
+// with MSG_MORE so that it leaves in one segment with the body's first bytes.
+asio::awaitable<bool> WriteHeadAndFile(tcp::socket& socket, const std::string& head, int fd,
+                                       size_t size) {
+  size_t sent = 0;
+  while (sent < head.size()) {
+    auto [ec, n] = co_await socket.async_send(asio::buffer(head.data() + sent, head.size() - sent),
+                                              MSG_MORE, kTuple);
+    if (ec) co_return false;
+    sent += n;
+  }
+  boost::system::error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  off_t offset = 0;
+  while (static_cast<size_t>(offset) < size) {
+    const ssize_t n =
+        ::sendfile(socket.native_handle(), fd, &offset, size - static_cast<size_t>(offset));
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, kTuple);
+      if (wait_ec) co_return false;
+      continue;
+    }
+    co_return false;  // the client went away (or the file is shorter than it should be)
+  }
+  co_return true;
+}
+
 asio::awaitable<bool> WriteResponse(tcp::socket& socket, const HttpResponse& r, bool keep_alive) {
   std::string head = SerializeHead(r, keep_alive);
+  if (r.shared_body && r.shared_body->file() >= 0) {
+    co_return co_await WriteHeadAndFile(socket, head, r.shared_body->file(),
+                                        r.shared_body->bytes().size());
+  }
   std::string_view body = r.Body();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.data(), body.size())};
   auto [ec, n] = co_await asio::async_write(socket, buffers, kTuple);

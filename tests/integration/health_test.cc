@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testutil/agent/test_agent.h"
@@ -86,6 +89,43 @@ TEST_F(HealthTest, ServiceEntryHasNodeServiceAndChecks) {
   EXPECT_EQ(doc.Column("/0/Checks", "CheckID"), (IdList{"service:web-1", "serfHealth"}));
   EXPECT_EQ(doc.Str("/0/Checks/0/Status"), "passing");
   EXPECT_EQ(doc.Raw("/0/Checks/1/ServiceTags"), "[]");
+}
+
+// Answers past SharedBody::kFileMinBytes go out with sendfile(2) from the cached body's file:
+// the bytes must be exactly the encoding, every time, on a kept-alive connection and when a
+// blocking query is woken.
+TEST_F(HealthTest, BigAnswersAreWholeAndCurrent) {
+  const std::string pad(400, 'p');  // Meta values are capped at 512 characters
+  constexpr int kInstances = 150;  // ~150 * 1.3 KB: well past the 64 KiB threshold
+  for (int i = 0; i < kInstances; ++i) {
+    AddInstance("big", "big-" + std::to_string(i), "passing",
+                R"(,"Meta":{"a":")" + pad + R"(","b":")" + pad + R"("})");
+  }
+  Response first = agent().Get("/v1/health/service/big");
+  ASSERT_TRUE(IsOk(first));
+  ASSERT_GT(first.body.size(), 64u * 1024);
+  EXPECT_EQ(first.Header("Content-Length"), std::to_string(first.body.size()));
+  EXPECT_EQ(Json(first).Size(""), static_cast<size_t>(kInstances));
+  for (int i = 0; i < 3; ++i) {  // cached: the same bytes each time
+    Response again = agent().Get("/v1/health/service/big");
+    ASSERT_TRUE(IsOk(again));
+    EXPECT_EQ(again.body, first.body);
+  }
+  const uint64_t index = ConsulIndex(first);
+  // Parked or not when the write lands, the query must answer with the new instance.
+  std::future<Response> woken = std::async(std::launch::async, [port = agent().port(), index] {
+    HttpClient client("127.0.0.1", port);
+    return client.Request("GET", "/v1/health/service/big?index=" + std::to_string(index) +
+                                     "&wait=20s");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  AddInstance("big", "big-new", "passing", R"(,"Meta":{"a":")" + pad + R"(","b":")" + pad + R"("})");
+  Response after = woken.get();
+  ASSERT_TRUE(IsOk(after));
+  EXPECT_GT(ConsulIndex(after), index);
+  EXPECT_EQ(Json(after).Size(""), static_cast<size_t>(kInstances + 1));
+  EXPECT_NE(after.body.find("\"big-new\""), std::string::npos);
+  EXPECT_EQ(after.Header("Content-Length"), std::to_string(after.body.size()));
 }
 
 TEST_F(HealthTest, ServiceNamesAreCaseInsensitive) {
