@@ -57,7 +57,7 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
   ReadCache& cache = call.env.loop.cache;
   r.shared_body = cache.Find(key, group.get());
   if (!r.shared_body) {
-    std::vector<const catalog::Instance*> out;
+    std::vector<const std::shared_ptr<const catalog::Instance>*> out;
     if (group) {
       out.reserve(group->instances.size());
       for (const auto& inst_ptr : group->instances) {
@@ -66,11 +66,25 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
         if (!NodeMetaMatches(call.query, *inst.node)) continue;
         if (passing && !AllPassing(inst)) continue;
         if (!filter->Matches(inst)) continue;
-        out.push_back(&inst);
+        out.push_back(&inst_ptr);
       }
     }
-    r.shared_body = std::make_shared<const SharedBody>(wire::EncodeHealthServiceEntries(
-        out, snap->datacenter, {.pretty = call.query.pretty}));
+    std::string body;
+    if (call.query.pretty) {
+      std::vector<const catalog::Instance*> instances;
+      instances.reserve(out.size());
+      for (const auto* inst_ptr : out) instances.push_back(inst_ptr->get());
+      body = wire::EncodeHealthServiceEntries(instances, snap->datacenter, {.pretty = true});
+    } else {
+      // Compact: the join of per-instance elements, most of them kept from earlier answers.
+      body.push_back('[');
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (i > 0) body.push_back(',');
+        body += cache.HealthEntry(*out[i], snap->datacenter);
+      }
+      body.push_back(']');
+    }
+    r.shared_body = std::make_shared<const SharedBody>(std::move(body));
     if (group) cache.Put(key, group, r.shared_body);
   }
   AddBlockingHeaders(call, snap->ServiceIndex(name), r);

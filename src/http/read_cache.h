@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "catalog/snapshot.h"
@@ -28,7 +29,31 @@ class ReadCache {
 
   size_t size() const { return entries_.size(); }
 
+  // The compact health/service element of `instance` (wire::EncodeHealthServiceEntry), encoded
+  // the first time it is asked for on this loop. Instances are immutable and replaced when
+  // anything about them changes, so after a change only the changed instances are encoded again
+  // and a service's answer is a join of mostly kept elements. The reference stays valid until
+  // the next call. Elements of instances no snapshot holds any more are dropped now and then.
+  const std::string& HealthEntry(const std::shared_ptr<const catalog::Instance>& instance,
+                                 std::string_view datacenter);
+  size_t entry_count() const { return elements_.size(); }
+  size_t entry_bytes() const { return element_bytes_; }
+
  private:
+  // Past this many bytes of elements after a sweep, every element is dropped (a bound for
+  // catalogs with many big instances read all over).
+  static constexpr size_t kMaxElementBytes = 16 << 20;
+  struct Element {
+    std::shared_ptr<const catalog::Instance> instance;  // keeps the pointer identity valid
+    std::string json;
+  };
+  // Drops the elements whose instance only this cache still holds.
+  void SweepElements();
+  std::unordered_map<const catalog::Instance*, Element> elements_;
+  std::string datacenter_;  // what every element was encoded with
+  size_t element_bytes_ = 0;
+  size_t sweep_at_ = 1024;  // element count that triggers the next sweep
+
   // Bounds memory when clients send many distinct filters: past this, start over.
   static constexpr size_t kMaxEntries = 4096;
   struct Entry {

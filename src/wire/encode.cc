@@ -359,6 +359,25 @@ constexpr size_t kCheckBytes = 384;
 
 }  // namespace
 
+namespace {
+// One element of a health/service answer.
+template <typename W>
+void WriteHealthEntry(W& w, const Instance& in, std::string_view datacenter) {
+  w.StartObject();
+  Key(w, "Node");
+  WriteNode(w, *in.node, datacenter);
+  Key(w, "Service");
+  WriteService(w, *in.service);
+  Key(w, "Checks");
+  w.StartArray();
+  for (const auto& check : in.checks) {
+    WriteHealthCheck(w, *check);
+  }
+  w.EndArray();
+  w.EndObject();
+}
+}  // namespace
+
 std::string EncodeHealthServiceEntries(const std::vector<const Instance*>& instances,
                                        std::string_view datacenter, EncodeOptions options) {
   size_t hint = 16;
@@ -367,22 +386,15 @@ std::string EncodeHealthServiceEntries(const std::vector<const Instance*>& insta
   }
   return Render(options, hint, [&](auto& w) {
     w.StartArray();
-    for (const Instance* in : instances) {
-      w.StartObject();
-      Key(w, "Node");
-      WriteNode(w, *in->node, datacenter);
-      Key(w, "Service");
-      WriteService(w, *in->service);
-      Key(w, "Checks");
-      w.StartArray();
-      for (const auto& check : in->checks) {
-        WriteHealthCheck(w, *check);
-      }
-      w.EndArray();
-      w.EndObject();
-    }
+    for (const Instance* in : instances) WriteHealthEntry(w, *in, datacenter);
     w.EndArray();
   });
+}
+
+std::string EncodeHealthServiceEntry(const Instance& instance, std::string_view datacenter) {
+  const size_t hint = kNodeBytes + kServiceBytes + instance.checks.size() * kCheckBytes;
+  return Render(EncodeOptions{}, hint,
+                [&](auto& w) { WriteHealthEntry(w, instance, datacenter); });
 }
 
 std::string EncodeCatalogServiceNodes(const std::vector<const Instance*>& instances,

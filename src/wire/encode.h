@@ -36,6 +36,10 @@ struct EncodeOptions {
 // is reported in `datacenter`.
 std::string EncodeHealthServiceEntries(const std::vector<const catalog::Instance*>& instances,
                                        std::string_view datacenter, EncodeOptions options = {});
+// One element of that answer, compact. The compact answer is exactly '[' + its elements joined
+// by ',' + ']', so a caller may keep elements of unchanged instances and join them.
+std::string EncodeHealthServiceEntry(const catalog::Instance& instance,
+                                     std::string_view datacenter);
 
 // GET /v1/catalog/service/:service (4.13): [ServiceNode] with the flattened Node*/Service* fields.
 std::string EncodeCatalogServiceNodes(const std::vector<const catalog::Instance*>& instances,

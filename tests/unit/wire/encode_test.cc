@@ -116,6 +116,25 @@ TEST(EncodeHealthServiceEntries, EmptyListAndEmptyChecks) {
   EXPECT_TRUE(json.ends_with(",\"Checks\":[]}]")) << json;
 }
 
+TEST(EncodeHealthServiceEntry, CompactAnswerIsTheJoinOfItsElements) {
+  Instance a = MakeInstance();
+  EXPECT_EQ(EncodeHealthServiceEntry(a, "dc1"),
+            std::string("{\"Node\":") + kNodeJson + ",\"Service\":" + kServiceJson +
+                ",\"Checks\":[" + kServiceCheckJson + "," + kSerfCheckJson + "]}");
+  Instance b = MakeInstance();
+  b.checks.clear();
+  Instance c = MakeInstance();
+  Service other = MakeService();
+  other.id = "web-2";
+  other.port = 9090;
+  c.service = std::make_shared<Service>(other);
+  for (std::string_view dc : {"dc1", "east"}) {
+    EXPECT_EQ(EncodeHealthServiceEntries({&a, &b, &c}, dc),
+              "[" + EncodeHealthServiceEntry(a, dc) + "," + EncodeHealthServiceEntry(b, dc) + "," +
+                  EncodeHealthServiceEntry(c, dc) + "]");
+  }
+}
+
 TEST(EncodeHealthServiceEntries, NodeWithoutDatacenterGetsTheGivenOne) {
   Instance in = MakeInstance();
   Node n = MakeNode();
