@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -160,8 +161,10 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   } else {
     store::SqliteOptions sqlite_options;
     // A larger page cache than SQLite's 2 MiB default keeps the hot B-tree pages in memory; the
-    // rest come from the OS page cache. Counted in the agent's RSS, so kept moderate (W4).
-    sqlite_options.cache_size_kib = 16 * 1024;
+    // rest come from the OS page cache. Counted in the agent's RSS, so kept moderate: loading
+    // scans every page, so the cache is full after every restart (W4: 16 MiB cost 17 MB of RSS
+    // at rest; the interior pages of a 100,000-instance database take well under 4 MiB).
+    sqlite_options.cache_size_kib = 4 * 1024;
     auto store = store::SqliteStore::Open(agent->data_dir_, sqlite_options);
     if (!store.ok()) return store.status();
     agent->store_ = std::move(*store);
@@ -185,6 +188,12 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
         cluster_mode ? "open the shared catalog in etcd" : "open catalog in " + agent->data_dir_);
   }
   agent->catalog_ = std::move(*catalog);
+#ifdef __GLIBC__
+  // Loading held every stored record at once (the store's Range result) while it built the
+  // tables; that memory is free now but glibc keeps it. Hand it back to the OS once (W4: ~30 MB
+  // of RSS at rest after a restart of 100,000 instances; the call takes a few ms).
+  malloc_trim(0);
+#endif
 
   size_t threads = config.io_threads;
   if (threads == 0) threads = UsableCores();

@@ -58,7 +58,7 @@ std::string UnknownCheckMessage(const std::string& id) {
   return "Unknown check ID \"" + id + "\". Ensure that the check ID is passed, not the check name.";
 }
 
-std::string TruncateOutput(std::string output, const CheckDefinition& def) {
+std::string TruncateOutput(std::string output, const CheckDefinitionCore& def) {
   size_t limit = def.output_max_size > 0 ? static_cast<size_t>(def.output_max_size)
                                          : kDefaultOutputMaxSize;
   if (output.size() > limit) output.resize(limit);

@@ -132,7 +132,7 @@ void PutIfSet(JsonWriter& w, std::string_view key, const T& value) {
   }
 }
 
-void PutDefinition(JsonWriter& w, std::string_view key, const CheckDefinition& d) {
+void PutDefinition(JsonWriter& w, std::string_view key, const CompactCheckDefinition& d) {
   Key(w, key);
   w.StartObject();
   PutIfSet(w, "type", StoredTypeName(d.type));
@@ -140,25 +140,27 @@ void PutDefinition(JsonWriter& w, std::string_view key, const CheckDefinition& d
   PutIfSet(w, "interval", d.interval);
   PutIfSet(w, "timeout", d.timeout);
   PutIfSet(w, "dcsa", d.deregister_critical_service_after);
-  PutIfSet(w, "http", d.http);
-  PutIfSet(w, "method", d.method);
-  PutIfSet(w, "header", d.header);
-  PutIfSet(w, "body", d.body);
-  PutIfSet(w, "no_redirects", d.disable_redirects);
-  PutIfSet(w, "tls_skip_verify", d.tls_skip_verify);
-  PutIfSet(w, "tls_server_name", d.tls_server_name);
-  PutIfSet(w, "tcp", d.tcp);
-  PutIfSet(w, "tcp_tls", d.tcp_use_tls);
-  PutIfSet(w, "grpc", d.grpc);
-  PutIfSet(w, "grpc_tls", d.grpc_use_tls);
-  PutIfSet(w, "udp", d.udp);
-  PutIfSet(w, "h2ping", d.h2ping);
-  PutIfSet(w, "args", d.script_args);
-  PutIfSet(w, "docker", d.docker_container_id);
-  PutIfSet(w, "shell", d.shell);
-  PutIfSet(w, "alias_node", d.alias_node);
-  PutIfSet(w, "alias_service", d.alias_service);
-  PutIfSet(w, "os_service", d.os_service);
+  if (const CheckDefinitionExtended* e = d.extended()) {  // null: every field below is unset
+    PutIfSet(w, "http", e->http);
+    PutIfSet(w, "method", e->method);
+    PutIfSet(w, "header", e->header);
+    PutIfSet(w, "body", e->body);
+    PutIfSet(w, "no_redirects", e->disable_redirects);
+    PutIfSet(w, "tls_skip_verify", e->tls_skip_verify);
+    PutIfSet(w, "tls_server_name", e->tls_server_name);
+    PutIfSet(w, "tcp", e->tcp);
+    PutIfSet(w, "tcp_tls", e->tcp_use_tls);
+    PutIfSet(w, "grpc", e->grpc);
+    PutIfSet(w, "grpc_tls", e->grpc_use_tls);
+    PutIfSet(w, "udp", e->udp);
+    PutIfSet(w, "h2ping", e->h2ping);
+    PutIfSet(w, "args", e->script_args);
+    PutIfSet(w, "docker", e->docker_container_id);
+    PutIfSet(w, "shell", e->shell);
+    PutIfSet(w, "alias_node", e->alias_node);
+    PutIfSet(w, "alias_service", e->alias_service);
+    PutIfSet(w, "os_service", e->os_service);
+  }
   PutIfSet(w, "sbp", d.success_before_passing);
   PutIfSet(w, "fbw", d.failures_before_warning);
   PutIfSet(w, "fbc", d.failures_before_critical);
@@ -590,7 +592,10 @@ Result<Check> DecodeCheckRecord(std::string_view bytes) {
           return r.Get(v, k, &c.service_tags);
         }
         if (k == "def") {
-          return GetDefinition(r, v, &c.definition);
+          CheckDefinition full;
+          BEACON_RETURN_IF_ERROR(GetDefinition(r, v, &full));
+          c.definition = full;
+          return Status::Ok();
         }
         if (k == "ci") {
           return r.Get(v, k, &c.create_index);

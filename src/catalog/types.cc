@@ -34,6 +34,43 @@ std::string_view CheckTypeName(CheckType t) {
   return "";
 }
 
+bool CheckDefinitionExtended::IsDefault() const {
+  static const CheckDefinitionExtended kDefault;
+  return *this == kDefault;
+}
+
+CompactCheckDefinition::CompactCheckDefinition(const CheckDefinition& full)
+    : CheckDefinitionCore(full) {
+  set_extended(full);
+}
+
+CompactCheckDefinition::operator CheckDefinition() const {
+  CheckDefinition full;
+  static_cast<CheckDefinitionCore&>(full) = *this;
+  if (extended_ != nullptr) static_cast<CheckDefinitionExtended&>(full) = *extended_;
+  return full;
+}
+
+void CompactCheckDefinition::set_extended(const CheckDefinitionExtended& extended) {
+  if (extended.IsDefault()) {
+    extended_ = nullptr;
+  } else {
+    extended_ = std::make_shared<const CheckDefinitionExtended>(extended);
+  }
+}
+
+const CheckDefinitionExtended& CompactCheckDefinition::ext() const {
+  static const CheckDefinitionExtended kDefault;
+  return extended_ != nullptr ? *extended_ : kDefault;
+}
+
+bool CompactCheckDefinition::operator==(const CompactCheckDefinition& o) const {
+  if (!(static_cast<const CheckDefinitionCore&>(*this) == o)) return false;
+  // Both parts are never stored all-default, so null matches only null.
+  if (extended_ == o.extended_) return true;
+  return extended_ != nullptr && o.extended_ != nullptr && *extended_ == *o.extended_;
+}
+
 bool Node::SameDefinition(const Node& o) const {
   return id == o.id && name == o.name && address == o.address && datacenter == o.datacenter &&
          tagged_addresses == o.tagged_addresses && meta == o.meta;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,12 +73,28 @@ enum class CheckType { kNone, kTtl, kHttp, kTcp, kGrpc, kScript, kAlias, kUdp, k
 std::string_view CheckTypeName(CheckType t);
 
 // What the agent needs to run a check. Stored with the check; HTTP/TCP/gRPC execution is issue #4.
-struct CheckDefinition {
+//
+// Split in two parts so that a stored check pays only for what its kind uses (W4 in
+// docs/PERFORMANCE.md): the core below, which every check kind uses, and the extended part,
+// which only HTTP/TCP/gRPC/UDP/H2PING/script/alias/OS-service checks set. CheckDefinition has
+// both (it is what requests and the check runner work with); a stored Check keeps a
+// CompactCheckDefinition, where the extended part sits behind one shared pointer that is null
+// when every extended field is unset, as for TTL checks.
+struct CheckDefinitionCore {
   CheckType type = CheckType::kNone;
   Nanos ttl{0};
   Nanos interval{0};
   Nanos timeout{0};
   Nanos deregister_critical_service_after{0};
+  int success_before_passing = 0;
+  int failures_before_warning = 0;
+  int failures_before_critical = 0;
+  int output_max_size = 0;  // 0 = default 4096
+
+  bool operator==(const CheckDefinitionCore&) const = default;
+};
+
+struct CheckDefinitionExtended {
   std::string http;
   std::string method;
   std::map<std::string, std::vector<std::string>> header;
@@ -97,12 +114,63 @@ struct CheckDefinition {
   std::string alias_node;
   std::string alias_service;
   std::string os_service;
-  int success_before_passing = 0;
-  int failures_before_warning = 0;
-  int failures_before_critical = 0;
-  int output_max_size = 0;  // 0 = default 4096
 
+  bool operator==(const CheckDefinitionExtended&) const = default;
+  // True when every field has its default (nothing worth a separate allocation).
+  bool IsDefault() const;
+};
+
+// The full, mutable definition: every field reads and writes as a plain member.
+struct CheckDefinition : CheckDefinitionCore, CheckDefinitionExtended {
   bool operator==(const CheckDefinition&) const = default;
+};
+
+// A check's definition as the catalog keeps it: the core inline, the extended part shared and
+// immutable (copies of a check share it), null when all of it is at its defaults. Reads of the
+// extended fields go through accessors that return the default for a null part, so a reader sees
+// the same values as in the CheckDefinition it was built from.
+class CompactCheckDefinition : public CheckDefinitionCore {
+ public:
+  CompactCheckDefinition() = default;
+  // Implicit on purpose, both ways: a registration assigns its CheckDefinition to a Check, and
+  // the check runner hands a check's definition to functions that take a CheckDefinition
+  // (building the probe), which then get a full copy. Both are rare next to reads of the core.
+  CompactCheckDefinition(const CheckDefinition& full);  // NOLINT(google-explicit-constructor)
+  operator CheckDefinition() const;                      // NOLINT(google-explicit-constructor)
+  CheckDefinition Full() const { return *this; }
+
+  // The extended part, or nullptr when every extended field has its default.
+  const CheckDefinitionExtended* extended() const { return extended_.get(); }
+  // Replaces the extended part (stored only when it is not all defaults).
+  void set_extended(const CheckDefinitionExtended& extended);
+
+  const std::string& http() const { return ext().http; }
+  const std::string& method() const { return ext().method; }
+  const std::map<std::string, std::vector<std::string>>& header() const { return ext().header; }
+  const std::string& body() const { return ext().body; }
+  bool disable_redirects() const { return ext().disable_redirects; }
+  bool tls_skip_verify() const { return ext().tls_skip_verify; }
+  const std::string& tls_server_name() const { return ext().tls_server_name; }
+  const std::string& tcp() const { return ext().tcp; }
+  bool tcp_use_tls() const { return ext().tcp_use_tls; }
+  const std::string& grpc() const { return ext().grpc; }
+  bool grpc_use_tls() const { return ext().grpc_use_tls; }
+  const std::string& udp() const { return ext().udp; }
+  const std::string& h2ping() const { return ext().h2ping; }
+  const std::vector<std::string>& script_args() const { return ext().script_args; }
+  const std::string& docker_container_id() const { return ext().docker_container_id; }
+  const std::string& shell() const { return ext().shell; }
+  const std::string& alias_node() const { return ext().alias_node; }
+  const std::string& alias_service() const { return ext().alias_service; }
+  const std::string& os_service() const { return ext().os_service; }
+
+  // Equal when the core and the extended fields are equal (the parts' values, not pointers).
+  bool operator==(const CompactCheckDefinition& o) const;
+
+ private:
+  const CheckDefinitionExtended& ext() const;
+
+  std::shared_ptr<const CheckDefinitionExtended> extended_;
 };
 
 struct Check {
@@ -115,7 +183,7 @@ struct Check {
   std::string service_id;    // "" for a node-level check
   std::string service_name;  // filled from the service at registration
   std::vector<std::string> service_tags;
-  CheckDefinition definition;
+  CompactCheckDefinition definition;
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 

@@ -23,11 +23,11 @@ bool IsRunnable(const catalog::Check& check) {
   }
   switch (check.definition.type) {
     case catalog::CheckType::kHttp:
-      return !check.definition.http.empty();
+      return !check.definition.http().empty();
     case catalog::CheckType::kTcp:
-      return !check.definition.tcp.empty();
+      return !check.definition.tcp().empty();
     case catalog::CheckType::kGrpc:
-      return !check.definition.grpc.empty();
+      return !check.definition.grpc().empty();
     default:
       return false;
   }

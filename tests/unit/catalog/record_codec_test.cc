@@ -99,7 +99,7 @@ Check FullCheck() {
   c.service_id = "batman/pg0";
   c.service_name = "pg";
   c.service_tags = {"master"};
-  CheckDefinition& d = c.definition;
+  CheckDefinition d;
   d.type = CheckType::kHttp;
   d.ttl = seconds(30);
   d.interval = seconds(5);
@@ -128,6 +128,7 @@ Check FullCheck() {
   d.failures_before_warning = 1;
   d.failures_before_critical = 3;
   d.output_max_size = 8192;
+  c.definition = d;
   c.create_index = 21;
   c.modify_index = 22;
   c.ttl_deadline_ns = 1700000000123456789;

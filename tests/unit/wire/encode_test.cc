@@ -51,10 +51,12 @@ Check MakeServiceCheck() {
   c.service_id = "web-1";
   c.service_name = "web";
   c.service_tags = {"v1"};
-  c.definition.type = catalog::CheckType::kHttp;
-  c.definition.http = "http://10.0.0.5:8080/";
-  c.definition.interval = seconds(10);
-  c.definition.timeout = seconds(1);
+  catalog::CheckDefinition d;
+  d.type = catalog::CheckType::kHttp;
+  d.http = "http://10.0.0.5:8080/";
+  d.interval = seconds(10);
+  d.timeout = seconds(1);
+  c.definition = d;
   c.create_index = 9;
   c.modify_index = 10;
   return c;
