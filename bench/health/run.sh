@@ -83,13 +83,17 @@ fi
 BEACON=$BUILD_DIR/apps/beacon/beacon
 [[ -x "$BEACON" ]] || { echo "no beacon binary at $BEACON" >&2; exit 1; }
 
+# Beacon keeps each HTTP check's connection open between attempts (src/health/http_probe.h), so
+# nginx holds one connection per check: size worker_connections for all of them, or nginx evicts
+# idle ones to make room and every check reconnects.
+NGINX_CONNS=$(( CHECKS + 1024 > 8192 ? CHECKS + 1024 : 8192 ))
 NGINX_PORT=$(free_port)
 AGENT_PORT=$(free_port)
 cat >"$WORK/nginx.conf" <<CONF
 worker_processes 1;
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log warn;
-events { worker_connections 8192; }
+events { worker_connections $NGINX_CONNS; }
 http {
   access_log off;
   client_body_temp_path $WORK/body;

@@ -1,5 +1,7 @@
 #include "health/check_runner.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +19,7 @@
 
 #include "catalog/catalog.h"
 #include "health/check_tracker.h"
+#include "health/http_probe.h"
 #include "health/probe.h"
 #include "health/thresholds.h"
 
@@ -88,6 +91,9 @@ struct SessionEnv {
   std::atomic<bool> stopping{false};
   std::atomic<size_t> running{0};
   std::atomic<uint64_t> attempts{0};
+  // HTTP connections kept open between attempts (one per session at most), and the cap.
+  std::atomic<size_t> kept_connections{0};
+  size_t max_kept_connections = 0;
 };
 
 }  // namespace
@@ -121,11 +127,13 @@ class Session {
             MakeProbeSpec(check.definition, shared_->options.default_timeout))),
         thresholds_(ThresholdConfig::From(check.definition)),
         interval_(check.definition.interval),
+        is_http_(std::holds_alternative<HttpSpec>(spec_->kind)),
         held_status_(check.status),
         held_output_(check.output) {
     // Resubmitting an unchanged status change is pointless until the writer had time to apply it.
     resubmit_after_ = std::max<SteadyClock::duration>(interval_, std::chrono::seconds(1));
   }
+  ~Session() { DropConnection(); }
 
   const asio::any_io_executor& executor() const { return executor_; }
 
@@ -133,6 +141,7 @@ class Session {
   void Stop() {
     stopped_ = true;
     timer_.cancel();
+    DropConnection();  // the server sees the kept connection close now, not at the next attempt
   }
   void OnCatalogState(catalog::HealthStatus status, std::string output) {
     held_status_ = status;
@@ -145,6 +154,13 @@ class Session {
 
  private:
   bool Done() const { return stopped_ || shared_->stopping.load(std::memory_order_relaxed); }
+  // One attempt; HTTP attempts reuse and keep the session's connection (http_probe.h).
+  static asio::awaitable<ProbeResult> Attempt(std::shared_ptr<Session> self);
+  // The kept connection if it is still usable (open, idle for at most two intervals: a loop that
+  // fell that far behind reconnects rather than trust a connection the server may have dropped).
+  std::shared_ptr<Connection> TakeConnection();
+  void KeepConnection(std::shared_ptr<Connection> conn);
+  void DropConnection();
   void OnResult(ProbeResult result);
   void SubmitReport(const Report& report, SteadyClock::time_point now);
 
@@ -155,8 +171,13 @@ class Session {
   const std::shared_ptr<const ProbeSpec> spec_;
   Thresholds thresholds_;
   const std::chrono::nanoseconds interval_;
+  const bool is_http_;  // may keep a connection (RunHttpProbe applies HttpKeepAliveAllowed)
   SteadyClock::duration resubmit_after_;
   bool stopped_ = false;
+  // The HTTP connection kept between attempts, idle while it is here (null when none); holds one
+  // of SessionEnv::kept_connections while has_slot_.
+  std::shared_ptr<Connection> conn_;
+  bool has_slot_ = false;
 
   // What the catalog holds for this check, as last seen in a snapshot.
   catalog::HealthStatus held_status_;
@@ -179,7 +200,7 @@ asio::awaitable<void> Session::Run(std::shared_ptr<Session> self,
     if (self->Done()) {
       break;
     }
-    ProbeResult result = co_await RunProbe(self->spec_, self->shared_->tls, self->executor_);
+    ProbeResult result = co_await Attempt(self);
     // Counted even if the check was removed meanwhile: the probe did run.
     self->shared_->attempts.fetch_add(1, std::memory_order_relaxed);
     self->shared_->runs.Count(*self->spec_, result.status);
@@ -194,7 +215,59 @@ asio::awaitable<void> Session::Run(std::shared_ptr<Session> self,
       next = now;
     }
   }
+  self->DropConnection();
   self->shared_->running.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<ProbeResult> Session::Attempt(std::shared_ptr<Session> self) {
+  if (!self->is_http_) {
+    co_return co_await RunProbe(self->spec_, self->shared_->tls, self->executor_);
+  }
+  HttpProbeOutcome outcome = co_await RunHttpProbe(self->spec_, self->shared_->tls,
+                                                   self->executor_, self->TakeConnection());
+  self->KeepConnection(std::move(outcome.keep));
+  co_return std::move(outcome.result);
+}
+
+std::shared_ptr<Connection> Session::TakeConnection() {
+  std::shared_ptr<Connection> conn = std::move(conn_);
+  if (conn && !conn->EndIdle(2 * std::chrono::duration_cast<SteadyClock::duration>(interval_))) {
+    conn.reset();  // closed by the server meanwhile, or idle too long (closed by EndIdle)
+  }
+  return conn;
+}
+
+void Session::KeepConnection(std::shared_ptr<Connection> conn) {
+  if (conn && !Done() && !has_slot_) {
+    // A check's connection is one file descriptor for as long as the check runs: within the cap
+    // (a quarter of the file limit stays free for the API and for attempts that connect afresh).
+    if (shared_->kept_connections.fetch_add(1, std::memory_order_relaxed) <
+        shared_->max_kept_connections) {
+      has_slot_ = true;
+    } else {
+      shared_->kept_connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  if (!conn || Done() || !has_slot_) {
+    if (conn) {
+      conn->Finish();
+    }
+    DropConnection();
+    return;
+  }
+  conn_ = std::move(conn);
+  Connection::StartIdle(conn_);
+}
+
+void Session::DropConnection() {
+  if (conn_) {
+    conn_->Finish();
+    conn_.reset();
+  }
+  if (has_slot_) {
+    has_slot_ = false;
+    shared_->kept_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void Session::OnResult(ProbeResult result) {
@@ -312,6 +385,16 @@ Result<std::unique_ptr<CheckRunner>> CheckRunner::Create(net::IoPool& pool, Resu
     runner->owned_random_ = std::make_unique<SystemRandom>();
     random = runner->owned_random_.get();
   }
+  if (options.max_kept_connections) {
+    shared->env->max_kept_connections = *options.max_kept_connections;
+  } else {
+    rlimit limit{};
+    const size_t files =
+        getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+            ? static_cast<size_t>(limit.rlim_cur)
+            : size_t{1} << 20;
+    shared->env->max_kept_connections = files / 4 * 3;
+  }
   shared->pool = &pool;
   shared->env->sink = &sink;
   shared->random = random;
@@ -357,6 +440,10 @@ size_t CheckRunner::running() const {
 
 uint64_t CheckRunner::attempts() const {
   return shared_->env->attempts.load(std::memory_order_relaxed);
+}
+
+size_t CheckRunner::kept_connections() const {
+  return shared_->env->kept_connections.load(std::memory_order_relaxed);
 }
 
 }  // namespace beacon::health

@@ -19,6 +19,11 @@
 //   snapshots). A status change is submitted at once; an output-only change at most once per
 //   output_update_interval, mirroring the catalog's own throttle so that writes it would drop are
 //   not even queued. The sink is the catalog's single writer (CheckResult requests).
+// - HTTP sessions keep their connection open between attempts when the server allows it (see
+//   http_probe.h for the rules that keep a check's verdict exact). The session owns the idle
+//   connection; it is closed when the session stops, when the loops go, and when it has been idle
+//   for more than two intervals (checked at the next attempt; the server hanging up closes it at
+//   once). The number kept is capped (options.max_kept_connections).
 // - Stop() flags every session to end and cancels their timers; attempts in flight end by their
 //   own deadline or with the pool, and never report after Stop().
 //
@@ -79,6 +84,11 @@ struct CheckRunnerOptions {
   // Where `health.checks_run` (by type and result) is counted; nullptr = not counted. Must
   // outlive the runner.
   MetricsRegistry* metrics = nullptr;
+  // HTTP checks keep their connection open between attempts (http_probe.h), one file descriptor
+  // per check; at most this many at once, the other checks connect afresh each time.
+  // nullopt = three quarters of the open-file limit when the runner is created (the agent raises
+  // it to the hard limit first); 0 = never keep one (Consul's behaviour, a connection per attempt).
+  std::optional<size_t> max_kept_connections;
 };
 
 class CheckRunner {
@@ -104,6 +114,8 @@ class CheckRunner {
   // also counted in `health.checks_run` when options.metrics is set).
   size_t running() const;
   uint64_t attempts() const;
+  // HTTP connections held open between attempts right now (idle or in use by an attempt).
+  size_t kept_connections() const;
 
   struct Shared;  // state shared with the sessions (implementation detail)
 

@@ -42,12 +42,21 @@ Connection::~Connection() = default;
 
 void Connection::ArmDeadline(const std::shared_ptr<Connection>& self,
                              std::chrono::steady_clock::duration timeout) {
-  self->deadline_.expires_after(timeout);
+  ArmDeadline(self, std::chrono::steady_clock::now() + timeout);
+}
+
+void Connection::ArmDeadline(const std::shared_ptr<Connection>& self,
+                             std::chrono::steady_clock::time_point deadline) {
+  self->timed_out_ = false;
+  self->deadline_.expires_at(deadline);
+  const uint32_t epoch = ++self->deadline_epoch_;
   // Capturing the shared_ptr keeps the Connection alive while the handler is queued; the attempt
-  // ends with Finish(), which cancels the wait and so releases it.
-  self->deadline_.async_wait([self](boost::system::error_code ec) {
-    if (ec) {
-      return;  // cancelled by Finish()
+  // ends with Finish() or Disarm(), which cancel the wait and so release it.
+  self->deadline_.async_wait([self, epoch](boost::system::error_code ec) {
+    // A deadline that expired just before it was cancelled still completes without an error:
+    // the epoch tells that the attempt it belonged to is over (the connection may be kept).
+    if (ec || epoch != self->deadline_epoch_) {
+      return;
     }
     self->timed_out_ = true;
     boost::system::error_code ignored;
@@ -55,10 +64,45 @@ void Connection::ArmDeadline(const std::shared_ptr<Connection>& self,
   });
 }
 
-void Connection::Finish() {
+void Connection::Disarm() {
+  ++deadline_epoch_;
   deadline_.cancel();
+}
+
+void Connection::Finish() {
+  Disarm();
   boost::system::error_code ignored;
   Lowest().close(ignored);
+}
+
+void Connection::StartIdle(const std::shared_ptr<Connection>& self) {
+  self->idle_since_ = std::chrono::steady_clock::now();
+  const uint32_t epoch = ++self->idle_epoch_;
+  // Weak: the owner (a check's session) decides how long the connection lives; a pending watch
+  // must not keep a removed check's socket open.
+  std::weak_ptr<Connection> weak = self;
+  self->Lowest().async_wait(tcp::socket::wait_read, [weak, epoch](boost::system::error_code ec) {
+    std::shared_ptr<Connection> c = weak.lock();
+    if (ec == asio::error::operation_aborted || !c || epoch != c->idle_epoch_) {
+      return;  // EndIdle() or Finish() came first
+    }
+    boost::system::error_code ignored;
+    c->Lowest().close(ignored);
+  });
+}
+
+bool Connection::EndIdle(std::chrono::steady_clock::duration max_idle) {
+  ++idle_epoch_;
+  boost::system::error_code ignored;
+  Lowest().cancel(ignored);  // completes the watch with operation_aborted
+  if (!Lowest().is_open()) {
+    return false;
+  }
+  if (std::chrono::steady_clock::now() - idle_since_ > max_idle) {
+    Finish();
+    return false;
+  }
+  return true;
 }
 
 asio::awaitable<std::string> Connection::Connect(std::shared_ptr<Connection> self,

@@ -10,6 +10,13 @@
 // Connection is an AsyncReadStream/AsyncWriteStream (plain or TLS underneath), so Beast's parsers
 // and asio::async_write work on it directly.
 //
+// Keep-alive (HTTP checks, http_probe.h): an attempt may end with Disarm() instead of Finish(),
+// leaving the socket open for the check's next attempt. While it sits idle, StartIdle() watches
+// it: nothing may arrive on an idle HTTP/1.1 connection, so readiness means the server closed or
+// reset it (or sent bytes nobody asked for), and the socket is closed at once rather than kept in
+// CLOSE_WAIT until the next attempt finds it dead. Each arm/watch has an epoch, so a completion
+// that was already queued when the deadline or the watch was cancelled does nothing.
+//
 // Thread rule: a Connection lives on one loop; every call and every completion is on that loop.
 #pragma once
 
@@ -21,6 +28,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,10 +78,26 @@ class Connection {
   // it fires or Disarm() runs.
   static void ArmDeadline(const std::shared_ptr<Connection>& self,
                           std::chrono::steady_clock::duration timeout);
+  // The same with an absolute deadline: an attempt that moves on to a fresh connection (a kept
+  // one turned out dead) keeps the deadline it started with. Clears timed_out().
+  static void ArmDeadline(const std::shared_ptr<Connection>& self,
+                          std::chrono::steady_clock::time_point deadline);
   // Cancels the deadline and closes the socket. Idempotent.
   void Finish();
+  // Cancels the deadline and leaves the socket open, to be kept for the next attempt.
+  void Disarm();
   // True once the deadline fired: every later failure of this attempt is a timeout.
   bool timed_out() const { return timed_out_; }
+  // False once closed (Finish, the deadline, or the idle watch saw the server hang up).
+  bool is_open() { return Lowest().is_open(); }
+
+  // Starts an idle period between two attempts: notes the time and closes the socket as soon as
+  // it turns readable (the server closed or reset it). The watch holds only a weak reference;
+  // whoever keeps the connection owns it. REQUIRES: open, Disarm()ed, no operation pending.
+  static void StartIdle(const std::shared_ptr<Connection>& self);
+  // Ends the idle period (cancels the watch). True when the connection is still open and was idle
+  // for no longer than `max_idle`; otherwise it is closed and false is returned.
+  bool EndIdle(std::chrono::steady_clock::duration max_idle);
 
   // Resolves `address` (unless it is an IP literal) and connects to the first endpoint that
   // accepts. Returns "" on success, else the error text in Go's words, as Consul prints it
@@ -123,6 +147,9 @@ class Connection {
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   boost::asio::steady_timer deadline_;
   bool timed_out_ = false;
+  uint32_t deadline_epoch_ = 0;  // bumped by every arm and cancel of the deadline
+  uint32_t idle_epoch_ = 0;      // bumped by every start and end of an idle watch
+  std::chrono::steady_clock::time_point idle_since_;
 };
 
 // "1s", "1.5s", "250ms": how Consul prints durations in timeout messages.

@@ -43,7 +43,7 @@ bool HasHeader(const std::map<std::string, std::vector<std::string>>& headers,
 
 std::string BuildHttpRequest(const HttpUrl& url, std::string_view method,
                              const std::map<std::string, std::vector<std::string>>& headers,
-                             std::string_view body) {
+                             std::string_view body, bool keep_alive) {
   std::string host = url.host_header;
   for (const auto& [k, v] : headers) {
     // Go sends a Host header given by the user as the request's Host (Consul relies on it).
@@ -84,9 +84,17 @@ std::string BuildHttpRequest(const HttpUrl& url, std::string_view method,
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     r += fmt::format("Content-Length: {}\r\n", body.size());
   }
-  r += "Connection: close\r\n\r\n";
+  if (!keep_alive) {
+    r += "Connection: close\r\n";
+  }
+  r += "\r\n";
   r += body;
   return r;
+}
+
+bool HttpKeepAliveAllowed(const HttpUrl& url, std::string_view method) {
+  return !url.tls && (method == "GET" || method == "HEAD" || method == "OPTIONS" ||
+                      method == "TRACE" || method == "PUT" || method == "DELETE");
 }
 
 catalog::HealthStatus ClassifyHttpStatus(int code) {
@@ -124,40 +132,43 @@ HttpSpec MakeHttpSpec(const catalog::CheckDefinition& def) {
     return s;
   }
   s.parsed = *url;
-  s.request = BuildHttpRequest(*url, s.method, def.header, def.body);
+  s.request =
+      BuildHttpRequest(*url, s.method, def.header, def.body, HttpKeepAliveAllowed(*url, s.method));
   s.tls.skip_verify = def.tls_skip_verify;
   s.tls.server_name = def.tls_server_name;
   return s;
 }
 
-asio::awaitable<ProbeResult> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
-                                          std::shared_ptr<TlsContexts> tls,
-                                          asio::any_io_executor executor) {
-  const HttpSpec& h = std::get<HttpSpec>(spec->kind);
-  auto fail = [&h](std::string why) {
-    return ProbeResult{catalog::HealthStatus::kCritical,
-                       fmt::format("HTTP {} {}: {}", h.method, h.url, why)};
-  };
-  if (!h.parsed) {
-    co_return fail(h.error);
-  }
-  auto conn = std::make_shared<Connection>(executor);
-  Connection::ArmDeadline(conn, spec->timeout);
-  const std::string timeout_text = "timed out after " + FormatDuration(spec->timeout);
+namespace {
 
-  std::string err = co_await Connection::Connect(conn, h.parsed->address);
-  if (err.empty() && h.parsed->tls) {
-    asio::ssl::context& ctx = h.tls.skip_verify ? tls->skipping() : tls->verifying();
-    err = co_await Connection::StartTls(conn, ctx, h.tls, h.parsed->address.host);
-  }
-  if (!err.empty()) {
-    conn->Finish();
-    co_return fail(conn->timed_out() ? timeout_text : err);
-  }
+ProbeResult HttpFailure(const HttpSpec& h, std::string_view why) {
+  return ProbeResult{catalog::HealthStatus::kCritical,
+                     fmt::format("HTTP {} {}: {}", h.method, h.url, why)};
+}
+
+std::string TimeoutText(const ProbeSpec& spec) {
+  return "timed out after " + FormatDuration(spec.timeout);
+}
+
+// One request and its response on a connected (and, for https, handshaken) connection.
+struct Exchange {
+  ProbeResult result;
+  // The response allows keep-alive and was read in full: the connection may serve the next one.
+  bool reusable = false;
+  // Nothing of a response arrived before the connection failed (no timeout): on a kept
+  // connection, the server closed it while it was idle.
+  bool nothing_received = false;
+};
+
+asio::awaitable<Exchange> WriteAndRead(std::shared_ptr<Connection> conn,
+                                       std::shared_ptr<const ProbeSpec> spec) {
+  const HttpSpec& h = std::get<HttpSpec>(spec->kind);
+  Exchange out;
   auto [wec, written] = co_await asio::async_write(*conn, asio::buffer(h.request), kTuple);
   if (wec) {
-    conn->Finish();
-    co_return fail(conn->timed_out() ? timeout_text : "write: " + wec.message());
+    out.nothing_received = !conn->timed_out();
+    out.result = HttpFailure(h, conn->timed_out() ? TimeoutText(*spec) : "write: " + wec.message());
+    co_return out;
   }
 
   boost::beast::flat_buffer buffer(kMaxHeaderBytes + 64 * 1024);
@@ -169,14 +180,16 @@ asio::awaitable<ProbeResult> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
   }
   auto [hec, hn] = co_await http::async_read_header(*conn, buffer, parser, kTuple);
   if (hec) {
-    conn->Finish();
     if (conn->timed_out()) {
-      co_return fail(timeout_text);
+      out.result = HttpFailure(h, TimeoutText(*spec));
+    } else if (hec == http::error::end_of_stream || hec == asio::error::eof) {
+      out.result = HttpFailure(h, "server closed the connection without a response");
+    } else {
+      out.result = HttpFailure(h, "read response: " + hec.message());
     }
-    if (hec == http::error::end_of_stream || hec == asio::error::eof) {
-      co_return fail("server closed the connection without a response");
-    }
-    co_return fail("read response: " + hec.message());
+    // The parser keeps an incomplete head in the buffer without consuming it.
+    out.nothing_received = !conn->timed_out() && !parser.got_some() && buffer.size() == 0;
+    co_return out;
   }
   const int code = static_cast<int>(parser.get().result_int());
   const std::string reason(parser.get().reason());
@@ -185,6 +198,7 @@ asio::awaitable<ProbeResult> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
   std::string body;
   const size_t cap = spec->output_max_size;
   char chunk[4096];
+  bool cut = false;
   while (!parser.is_done() && body.size() < cap) {
     const size_t want = std::min(sizeof(chunk), cap - body.size());
     parser.get().body().data = chunk;
@@ -194,12 +208,89 @@ asio::awaitable<ProbeResult> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
     if (bec && bec != http::error::need_buffer) {
       // A body cut short (reset, timeout) does not change the verdict of the status line, as
       // in Consul, which ignores errors while copying the body.
+      cut = true;
       break;
     }
   }
-  conn->Finish();
-  co_return ProbeResult{ClassifyHttpStatus(code),
-                        FormatHttpOutput(h.method, h.url, code, reason, body)};
+  // Reusable only when the next response cannot be confused with this one: HTTP/1.1 keep-alive,
+  // the body read to its end (not capped, not cut), no bytes past it.
+  out.reusable = !cut && parser.is_done() && parser.get().version() == 11 && parser.keep_alive() &&
+                 buffer.size() == 0 && !conn->timed_out();
+  out.result =
+      ProbeResult{ClassifyHttpStatus(code), FormatHttpOutput(h.method, h.url, code, reason, body)};
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<ProbeResult> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
+                                          std::shared_ptr<TlsContexts> tls,
+                                          asio::any_io_executor executor) {
+  HttpProbeOutcome outcome =
+      co_await RunHttpProbe(std::move(spec), std::move(tls), std::move(executor), nullptr);
+  if (outcome.keep) {
+    outcome.keep->Finish();
+  }
+  co_return std::move(outcome.result);
+}
+
+asio::awaitable<HttpProbeOutcome> RunHttpProbe(std::shared_ptr<const ProbeSpec> spec,
+                                               std::shared_ptr<TlsContexts> tls,
+                                               asio::any_io_executor executor,
+                                               std::shared_ptr<Connection> idle) {
+  const HttpSpec& h = std::get<HttpSpec>(spec->kind);
+  HttpProbeOutcome outcome;
+  if (!h.parsed) {
+    if (idle) {
+      idle->Finish();
+    }
+    outcome.result = HttpFailure(h, h.error);
+    co_return outcome;
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(spec->timeout);
+  const bool keep_alive = HttpKeepAliveAllowed(*h.parsed, h.method);
+
+  if (idle) {
+    Connection::ArmDeadline(idle, deadline);
+    Exchange ex = co_await WriteAndRead(idle, spec);
+    if (!ex.nothing_received) {
+      if (ex.reusable && keep_alive) {
+        idle->Disarm();
+        outcome.keep = std::move(idle);
+      } else {
+        idle->Finish();
+      }
+      outcome.result = std::move(ex.result);
+      co_return outcome;
+    }
+    // The server closed the kept connection (idle timeout, restart) before it saw our request or
+    // before it answered: the check's verdict comes from one fresh connection, as without reuse.
+    idle->Finish();
+  }
+
+  auto conn = std::make_shared<Connection>(executor);
+  Connection::ArmDeadline(conn, deadline);
+  std::string err = co_await Connection::Connect(conn, h.parsed->address);
+  if (err.empty() && h.parsed->tls) {
+    asio::ssl::context& ctx = h.tls.skip_verify ? tls->skipping() : tls->verifying();
+    err = co_await Connection::StartTls(conn, ctx, h.tls, h.parsed->address.host);
+  }
+  if (!err.empty()) {
+    conn->Finish();
+    outcome.result = HttpFailure(h, conn->timed_out() ? TimeoutText(*spec) : err);
+    co_return outcome;
+  }
+  Exchange ex = co_await WriteAndRead(conn, spec);
+  if (ex.reusable && keep_alive) {
+    conn->Disarm();
+    outcome.keep = std::move(conn);
+  } else {
+    conn->Finish();
+  }
+  outcome.result = std::move(ex.result);
+  co_return outcome;
 }
 
 }  // namespace beacon::health

@@ -47,6 +47,39 @@ TEST(HttpProbe, RequestUsesGivenHeadersBodyAndHost) {
             "Connection: close\r\n\r\n{}");
 }
 
+TEST(HttpProbe, KeepAliveRequestHasNoConnectionHeader) {
+  std::string r = BuildHttpRequest(Url("http://127.0.0.1:8080/health"), "GET", {}, "", true);
+  EXPECT_EQ(r,
+            "GET /health HTTP/1.1\r\n"
+            "Host: 127.0.0.1:8080\r\n"
+            "User-Agent: Consul Health Check\r\n"
+            "Accept: text/plain, text/*, */*\r\n\r\n");
+}
+
+TEST(HttpProbe, KeepsConnectionsOnlyForPlainHttpAndIdempotentMethods) {
+  struct Case {
+    const char* url;
+    const char* method;
+    bool keep;
+  };
+  for (const Case& c : {Case{"http://h/", "GET", true}, Case{"http://h/", "HEAD", true},
+                        Case{"http://h/", "PUT", true}, Case{"http://h/", "DELETE", true},
+                        Case{"http://h/", "OPTIONS", true}, Case{"http://h/", "POST", false},
+                        Case{"http://h/", "PATCH", false}, Case{"https://h/", "GET", false}}) {
+    SCOPED_TRACE(std::string(c.method) + " " + c.url);
+    EXPECT_EQ(HttpKeepAliveAllowed(Url(c.url), c.method), c.keep);
+  }
+  catalog::CheckDefinition def;
+  def.type = catalog::CheckType::kHttp;
+  def.http = "http://127.0.0.1/";
+  EXPECT_EQ(MakeHttpSpec(def).request.find("Connection:"), std::string::npos);
+  def.method = "POST";
+  EXPECT_NE(MakeHttpSpec(def).request.find("\r\nConnection: close\r\n"), std::string::npos);
+  def.method = "GET";
+  def.http = "https://127.0.0.1/";
+  EXPECT_NE(MakeHttpSpec(def).request.find("\r\nConnection: close\r\n"), std::string::npos);
+}
+
 TEST(HttpProbe, EmptyPutStillSendsContentLength) {
   std::string r = BuildHttpRequest(Url("http://h/"), "PUT", {}, "");
   EXPECT_NE(r.find("Content-Length: 0\r\n"), std::string::npos);
