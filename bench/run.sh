@@ -55,31 +55,8 @@ WORK=$(mktemp -d /tmp/beacon-bench.XXXXXX)
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" | tee -a "$LOG" >&2; }
 
 # ---- process bookkeeping ------------------------------------------------------------------------
-PIDS=()
-
-forget_pid() {
-  local keep=() p
-  for p in "${PIDS[@]}"; do [[ "$p" != "$1" ]] && keep+=("$p"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
-
-# stop_pid PID: TERM, wait up to 10 s, then KILL. Only ever called with PIDs this script started.
-stop_pid() {
-  local pid=$1 i
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "pid $pid ignored TERM for 10 s; sending KILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-  forget_pid "$pid"
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"  # PIDS, forget_pid, stop_pid, free_port
 
 cleanup() {
   local status=$? p
@@ -91,10 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo -1; }
 

@@ -30,25 +30,8 @@ for bin in "$BEACON" "$LOADGEN"; do
 done
 
 WORK=$(mktemp -d /tmp/beacon-w4.XXXXXX)
-PIDS=()
-
-stop_pid() {
-  local pid=$1 i keep=() p
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "w4.sh: pid $pid ignored TERM for 10 s; sending KILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [[ "$p" != "$pid" ]] && keep+=("$p"); done
-  PIDS=("${keep[@]+"${keep[@]}"}")
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"  # PIDS, stop_pid, free_port
 
 cleanup() {
   local p
@@ -58,9 +41,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo -1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # json_field LINE KEY: a number or string field of one loadgen JSON line.

@@ -1553,21 +1553,23 @@ void Catalog::Run() {
     }
 
     // A published batch reaches the listeners, then (after its completions, if any) the wake
-    // listeners; `wake` is what publish() leaves for the second step.
-    std::vector<SnapshotListener> wake;
+    // listeners.
     auto publish = [&](const SnapshotPtr& published, const ChangeSet& changes) {
       std::vector<SnapshotListener> listeners;
       {
         std::lock_guard<std::mutex> lock(mu_);
         current_ = published;
         listeners = listeners_;
-        wake = wake_listeners_;
       }
       for (const auto& l : listeners) l(published, changes);
     };
     auto wake_up = [&](const SnapshotPtr& published, const ChangeSet& changes) {
-      for (const auto& l : wake) l(published, changes);
-      wake.clear();
+      std::vector<SnapshotListener> listeners;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        listeners = wake_listeners_;
+      }
+      for (const auto& l : listeners) l(published, changes);
     };
 
     if (role_changed) writer_->SetRole(leader, std::move(live));

@@ -34,10 +34,14 @@ std::string_view CheckTypeName(CheckType t) {
   return "";
 }
 
-bool CheckDefinitionExtended::IsDefault() const {
+namespace {
+const CheckDefinitionExtended& DefaultExtended() {
   static const CheckDefinitionExtended kDefault;
-  return *this == kDefault;
+  return kDefault;
 }
+}  // namespace
+
+bool CheckDefinitionExtended::IsDefault() const { return *this == DefaultExtended(); }
 
 CompactCheckDefinition::CompactCheckDefinition(const CheckDefinition& full)
     : CheckDefinitionCore(full) {
@@ -60,8 +64,7 @@ void CompactCheckDefinition::set_extended(const CheckDefinitionExtended& extende
 }
 
 const CheckDefinitionExtended& CompactCheckDefinition::ext() const {
-  static const CheckDefinitionExtended kDefault;
-  return extended_ != nullptr ? *extended_ : kDefault;
+  return extended_ != nullptr ? *extended_ : DefaultExtended();
 }
 
 bool CompactCheckDefinition::operator==(const CompactCheckDefinition& o) const {

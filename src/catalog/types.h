@@ -137,7 +137,6 @@ class CompactCheckDefinition : public CheckDefinitionCore {
   // (building the probe), which then get a full copy. Both are rare next to reads of the core.
   CompactCheckDefinition(const CheckDefinition& full);  // NOLINT(google-explicit-constructor)
   operator CheckDefinition() const;                      // NOLINT(google-explicit-constructor)
-  CheckDefinition Full() const { return *this; }
 
   // The extended part, or nullptr when every extended field has its default.
   const CheckDefinitionExtended* extended() const { return extended_.get(); }

@@ -160,6 +160,8 @@ class Session {
   // fell that far behind reconnects rather than trust a connection the server may have dropped).
   std::shared_ptr<Connection> TakeConnection();
   void KeepConnection(std::shared_ptr<Connection> conn);
+  // Takes one of SessionEnv::kept_connections unless the session holds one; false at the cap.
+  bool ClaimSlot();
   void DropConnection();
   void OnResult(ProbeResult result);
   void SubmitReport(const Report& report, SteadyClock::time_point now);
@@ -237,26 +239,25 @@ std::shared_ptr<Connection> Session::TakeConnection() {
   return conn;
 }
 
-void Session::KeepConnection(std::shared_ptr<Connection> conn) {
-  if (conn && !Done() && !has_slot_) {
+bool Session::ClaimSlot() {
+  if (!has_slot_) {
     // A check's connection is one file descriptor for as long as the check runs: within the cap
     // (a quarter of the file limit stays free for the API and for attempts that connect afresh).
-    if (shared_->kept_connections.fetch_add(1, std::memory_order_relaxed) <
-        shared_->max_kept_connections) {
-      has_slot_ = true;
-    } else {
-      shared_->kept_connections.fetch_sub(1, std::memory_order_relaxed);
-    }
+    has_slot_ = shared_->kept_connections.fetch_add(1, std::memory_order_relaxed) <
+                shared_->max_kept_connections;
+    if (!has_slot_) shared_->kept_connections.fetch_sub(1, std::memory_order_relaxed);
   }
-  if (!conn || Done() || !has_slot_) {
-    if (conn) {
-      conn->Finish();
-    }
-    DropConnection();
+  return has_slot_;
+}
+
+void Session::KeepConnection(std::shared_ptr<Connection> conn) {
+  if (conn && !Done() && ClaimSlot()) {
+    conn_ = std::move(conn);
+    Connection::StartIdle(conn_);
     return;
   }
-  conn_ = std::move(conn);
-  Connection::StartIdle(conn_);
+  if (conn) conn->Finish();
+  DropConnection();  // and the slot with it
 }
 
 void Session::DropConnection() {

@@ -132,8 +132,8 @@ HttpSpec MakeHttpSpec(const catalog::CheckDefinition& def) {
     return s;
   }
   s.parsed = *url;
-  s.request =
-      BuildHttpRequest(*url, s.method, def.header, def.body, HttpKeepAliveAllowed(*url, s.method));
+  s.keep_alive = HttpKeepAliveAllowed(*url, s.method);
+  s.request = BuildHttpRequest(*url, s.method, def.header, def.body, s.keep_alive);
   s.tls.skip_verify = def.tls_skip_verify;
   s.tls.server_name = def.tls_server_name;
   return s;
@@ -212,13 +212,27 @@ asio::awaitable<Exchange> WriteAndRead(std::shared_ptr<Connection> conn,
       break;
     }
   }
-  // Reusable only when the next response cannot be confused with this one: HTTP/1.1 keep-alive,
-  // the body read to its end (not capped, not cut), no bytes past it.
-  out.reusable = !cut && parser.is_done() && parser.get().version() == 11 && parser.keep_alive() &&
-                 buffer.size() == 0 && !conn->timed_out();
+  // Reusable only when the spec allows it and the next response cannot be confused with this
+  // one: HTTP/1.1 keep-alive, the body read to its end (not capped, not cut), no bytes past it.
+  out.reusable = h.keep_alive && !cut && parser.is_done() && parser.get().version() == 11 &&
+                 parser.keep_alive() && buffer.size() == 0 && !conn->timed_out();
   out.result =
       ProbeResult{ClassifyHttpStatus(code), FormatHttpOutput(h.method, h.url, code, reason, body)};
   co_return out;
+}
+
+// Ends an attempt's use of `conn`: kept for the next attempt when the exchange allows it,
+// closed otherwise.
+HttpProbeOutcome Settle(std::shared_ptr<Connection> conn, Exchange ex) {
+  HttpProbeOutcome outcome;
+  if (ex.reusable) {
+    conn->Disarm();
+    outcome.keep = std::move(conn);
+  } else {
+    conn->Finish();
+  }
+  outcome.result = std::move(ex.result);
+  return outcome;
 }
 
 }  // namespace
@@ -250,20 +264,12 @@ asio::awaitable<HttpProbeOutcome> RunHttpProbe(std::shared_ptr<const ProbeSpec> 
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(spec->timeout);
-  const bool keep_alive = HttpKeepAliveAllowed(*h.parsed, h.method);
 
   if (idle) {
     Connection::ArmDeadline(idle, deadline);
     Exchange ex = co_await WriteAndRead(idle, spec);
     if (!ex.nothing_received) {
-      if (ex.reusable && keep_alive) {
-        idle->Disarm();
-        outcome.keep = std::move(idle);
-      } else {
-        idle->Finish();
-      }
-      outcome.result = std::move(ex.result);
-      co_return outcome;
+      co_return Settle(std::move(idle), std::move(ex));
     }
     // The server closed the kept connection (idle timeout, restart) before it saw our request or
     // before it answered: the check's verdict comes from one fresh connection, as without reuse.
@@ -282,15 +288,7 @@ asio::awaitable<HttpProbeOutcome> RunHttpProbe(std::shared_ptr<const ProbeSpec> 
     outcome.result = HttpFailure(h, conn->timed_out() ? TimeoutText(*spec) : err);
     co_return outcome;
   }
-  Exchange ex = co_await WriteAndRead(conn, spec);
-  if (ex.reusable && keep_alive) {
-    conn->Disarm();
-    outcome.keep = std::move(conn);
-  } else {
-    conn->Finish();
-  }
-  outcome.result = std::move(ex.result);
-  co_return outcome;
+  co_return Settle(conn, co_await WriteAndRead(conn, spec));
 }
 
 }  // namespace beacon::health

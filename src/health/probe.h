@@ -39,6 +39,7 @@ struct HttpSpec {
   std::string error;
   std::string request;  // the serialized request (head and body), built once
   TlsOptions tls;
+  bool keep_alive = false;  // HttpKeepAliveAllowed: the connection may serve later attempts
 };
 
 struct TcpSpec {

@@ -85,6 +85,7 @@ std::string SerializeHead(const HttpResponse& r, bool keep_alive) {
 
 // Sends `head`, then `size` bytes of the file `fd` with sendfile(2) (SharedBody): the head goes
 // with MSG_MORE so that it leaves in one segment with the body's first bytes.
+// REQUIRES: the socket is non-blocking (Accept sets it).
 asio::awaitable<bool> WriteHeadAndFile(tcp::socket& socket, const std::string& head, int fd,
                                        size_t size) {
   size_t sent = 0;
@@ -94,9 +95,6 @@ asio::awaitable<bool> WriteHeadAndFile(tcp::socket& socket, const std::string& h
     if (ec) co_return false;
     sent += n;
   }
-  boost::system::error_code ec;
-  socket.native_non_blocking(true, ec);
-  if (ec) co_return false;
   off_t offset = 0;
   while (static_cast<size_t>(offset) < size) {
     const ssize_t n =
@@ -279,6 +277,9 @@ asio::awaitable<void> HttpServer::Accept() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ignored);
+    // Non-blocking for good (Asio's own operations work either way): WriteHeadAndFile calls
+    // sendfile(2) on it directly.
+    socket.native_non_blocking(true, ignored);
     asio::co_spawn(pool_.Get(loop), Serve(std::move(socket), loop), asio::detached);
   }
 }

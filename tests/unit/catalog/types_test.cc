@@ -57,7 +57,7 @@ TEST(CompactCheckDefinition, ExtendedFieldsReadBackUnchanged) {
   EXPECT_TRUE(c.tls_skip_verify());
   EXPECT_EQ(c.interval, seconds(10));
   EXPECT_EQ(c.output_max_size, 8192);
-  EXPECT_TRUE(c.Full() == full);
+  EXPECT_TRUE(static_cast<CheckDefinition>(c) == full);
 }
 
 TEST(CompactCheckDefinition, EqualityComparesValues) {

@@ -7,14 +7,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <mutex>
 #include <string>
-#include <vector>
 
-#include "catalog/catalog.h"
-#include "common/metrics.h"
-#include "store/memory/memory_store.h"
 #include "testutil/eventually.h"
+#include "unit/health/runner_fixture.h"
 
 namespace beacon::health {
 namespace {
@@ -25,50 +21,8 @@ using catalog::CheckSpec;
 using catalog::CheckType;
 using catalog::HealthStatus;
 
-class RecordingSink final : public ResultSink {
- public:
-  void Submit(catalog::CheckResult result) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    results_.push_back(std::move(result));
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<catalog::CheckResult> results_;
-};
-
-// No stagger: every check's first attempt runs at once.
-class ZeroRandom final : public Random {
- public:
-  uint64_t Uniform(uint64_t) override { return 0; }
-};
-
-class CheckRunnerTest : public ::testing::Test {
+class CheckRunnerTest : public CheckRunnerFixture {
  protected:
-  void SetUp() override {
-    catalog::CatalogOptions options;
-    options.node_name = "Node1";
-    options.reap_interval = 1h;
-    auto c = catalog::Catalog::Open(options, &store_);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
-    pool_ = std::make_unique<net::IoPool>(2);
-    CheckRunnerOptions runner_options;
-    runner_options.min_interval = 20ms;
-    runner_options.metrics = &metrics_;
-    auto r = CheckRunner::Create(*pool_, sink_, runner_options, &random_);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    runner_ = std::move(*r);
-    pool_->Start();
-  }
-  void TearDown() override {
-    if (runner_) runner_->Stop();
-    pool_->Stop();
-    runner_.reset();
-    pool_.reset();
-    catalog_->Stop();
-  }
-
   static CheckSpec Check(std::string id, CheckType type, std::string target) {
     CheckSpec s;
     s.id = std::move(id);
@@ -83,10 +37,6 @@ class CheckRunnerTest : public ::testing::Test {
     return s;
   }
 
-  uint64_t Runs(const std::string& type, const std::string& result) {
-    return metrics_.GetCounter("health.checks_run", {{"type", type}, {"result", result}})
-        ->value();
-  }
   uint64_t AllRuns() {
     uint64_t total = 0;
     for (const char* type : {"http", "tcp", "grpc"}) {
@@ -94,14 +44,6 @@ class CheckRunnerTest : public ::testing::Test {
     }
     return total;
   }
-
-  store::MemoryStore store_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  MetricsRegistry metrics_;  // outlives the runner
-  RecordingSink sink_;
-  ZeroRandom random_;
-  std::unique_ptr<net::IoPool> pool_;
-  std::unique_ptr<CheckRunner> runner_;
 };
 
 TEST_F(CheckRunnerTest, CountsEveryAttemptByTypeAndResult) {

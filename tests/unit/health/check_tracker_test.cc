@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "store/memory/memory_store.h"
+#include "unit/health/runner_fixture.h"
 
 namespace beacon::health {
 namespace {
@@ -21,10 +22,7 @@ using catalog::CheckType;
 class CheckTrackerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    catalog::CatalogOptions options;
-    options.node_name = "Node1";
-    options.reap_interval = 1h;
-    auto c = catalog::Catalog::Open(options, &store_);
+    auto c = OpenTestCatalog(store_);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     catalog_ = std::move(*c);
     catalog_->AddListener([this](const catalog::SnapshotPtr& s, const catalog::ChangeSet& c) {

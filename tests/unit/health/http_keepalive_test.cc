@@ -27,10 +27,8 @@
 #include <thread>
 #include <vector>
 
-#include "catalog/catalog.h"
-#include "common/metrics.h"
-#include "store/memory/memory_store.h"
 #include "testutil/eventually.h"
+#include "unit/health/runner_fixture.h"
 
 namespace beacon::health {
 namespace {
@@ -210,42 +208,8 @@ class TestServer {
   std::thread thread_;
 };
 
-class NullSink final : public ResultSink {
- public:
-  void Submit(catalog::CheckResult) override {}
-};
-
-class ZeroRandom final : public Random {
- public:
-  uint64_t Uniform(uint64_t) override { return 0; }
-};
-
-class HttpKeepAliveTest : public ::testing::Test {
+class HttpKeepAliveTest : public CheckRunnerFixture {
  protected:
-  void SetUp() override {
-    catalog::CatalogOptions options;
-    options.node_name = "Node1";
-    options.reap_interval = 1h;
-    auto c = catalog::Catalog::Open(options, &store_);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    catalog_ = std::move(*c);
-    pool_ = std::make_unique<net::IoPool>(2);
-    CheckRunnerOptions runner_options;
-    runner_options.min_interval = 20ms;
-    runner_options.metrics = &metrics_;
-    auto r = CheckRunner::Create(*pool_, sink_, runner_options, &random_);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    runner_ = std::move(*r);
-    pool_->Start();
-  }
-  void TearDown() override {
-    if (runner_) runner_->Stop();
-    pool_->Stop();
-    runner_.reset();
-    pool_.reset();
-    catalog_->Stop();
-  }
-
   // An HTTP check at a 200 ms interval: a kept connection is idle for about that long, well
   // inside the two intervals after which a session reconnects even on a busy machine.
   void Register(const std::string& service_id, const std::string& url,
@@ -273,24 +237,14 @@ class HttpKeepAliveTest : public ::testing::Test {
     ASSERT_TRUE(Eventually([&] { return runner_->running() == remaining; }));
   }
 
-  uint64_t Runs(const std::string& result) {
-    return metrics_.GetCounter("health.checks_run", {{"type", "http"}, {"result", result}})
-        ->value();
-  }
+  using CheckRunnerFixture::Runs;
+  uint64_t Runs(const std::string& result) { return Runs("http", result); }
   // What the server saw, compactly, for failure messages.
   static std::string Seen(TestServer& s) {
     return "connections " + std::to_string(s.connections()) + ", requests " +
            std::to_string(s.requests()) + ", closed by the client " +
            std::to_string(s.client_closed()) + ", open " + std::to_string(s.open());
   }
-
-  store::MemoryStore store_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  MetricsRegistry metrics_;
-  NullSink sink_;
-  ZeroRandom random_;
-  std::unique_ptr<net::IoPool> pool_;
-  std::unique_ptr<CheckRunner> runner_;
 };
 
 TEST_F(HttpKeepAliveTest, KeepAliveServerSeesEveryAttemptOnOneConnection) {
