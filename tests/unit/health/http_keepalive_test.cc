@@ -255,7 +255,9 @@ TEST_F(HttpKeepAliveTest, KeepAliveServerSeesEveryAttemptOnOneConnection) {
   EXPECT_EQ(server.client_closed(), 0u);
   EXPECT_EQ(runner_->kept_connections(), 1u);
   EXPECT_EQ(Runs("critical"), 0u);
-  EXPECT_GE(Runs("passing"), 5u);
+  // The server counts a request before its response reaches the check: the fifth result is
+  // recorded a moment after the fifth request.
+  EXPECT_TRUE(Eventually([&] { return Runs("passing") >= 5u; })) << Runs("passing");
   // No `Connection: close` in a request that wants the connection kept.
   EXPECT_EQ(server.last_request().find("Connection:"), std::string::npos) << server.last_request();
 }
