@@ -1,16 +1,24 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "store/sqlite/commit_log.h"
 
 namespace beacon::store {
 namespace {
@@ -134,6 +142,65 @@ void SyncDir(const std::string& dir) {
   }
 }
 
+// As SyncDir, but says whether the directory is known durable (false with errno set).
+bool SyncDirChecked(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Filesystems that cannot fsync a directory make every entry durable by other means.
+  if (rc != 0 && (err == EINVAL || err == ENOTSUP)) {
+    rc = 0;
+  }
+  errno = err;
+  return rc == 0;
+}
+
+// The Status for an OS error `err` while working on the commit log.
+Status LogError(int err, const std::string& what) {
+  const std::string detail = what + ": " + OsErrorText(err);
+  if (err == ENOSPC || err == EDQUOT) {
+    return ResourceExhausted("store: disk full: " + detail);
+  }
+  if (err == EROFS || err == EACCES || err == EPERM) {
+    return FailedPrecondition("store: data directory is read-only: " + detail);
+  }
+  return Unavailable("store: " + detail);
+}
+
+// Reads the whole of `path` into `out`.
+Status ReadFile(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return LogError(errno, "read " + path);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return LogError(err, "read " + path);
+  }
+  out->resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out->size()) {
+    const ssize_t n = ::pread(fd, out->data() + done, out->size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return LogError(err, "read " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return Status();
+}
+
 // Opens <data_dir>/LOCK and takes an exclusive, non-blocking flock on it. Returns the fd, which
 // the store keeps open: the kernel drops the lock when the process dies, so there is no stale
 // lock to clean up after a crash.
@@ -164,10 +231,30 @@ Result<int> LockDataDir(const std::string& data_dir) {
 
 void SqliteStore::StmtDeleter::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 
-SqliteStore::SqliteStore(std::string db_path, SqliteOptions options, int lock_fd)
-    : db_path_(std::move(db_path)), options_(options), lock_fd_(lock_fd) {}
+SqliteStore::SqliteStore(std::string data_dir, SqliteOptions options, int lock_fd)
+    : data_dir_(std::move(data_dir)),
+      db_path_(data_dir_ + "/beacon.db"),
+      options_(options),
+      lock_fd_(lock_fd) {}
 
 SqliteStore::~SqliteStore() {
+  if (folder_.joinable()) {
+    // Folds what is logged, so the next open has nothing to replay. On failure the segments stay
+    // and the next open folds them.
+    (void)Flush();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    folder_.join();
+  }
+  if (segment_fd_ >= 0) {
+    ::close(segment_fd_);
+    if (segment_end_ == 0) {
+      ::unlink(segment_path_.c_str());  // no records: nothing to keep (the spare is kept)
+    }
+  }
   // Statements first: sqlite3_close refuses to close a connection with live statements.
   begin_.reset();
   commit_.reset();
@@ -196,7 +283,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
   BEACON_RETURN_IF_ERROR(MakeDirs(data_dir));
   BEACON_ASSIGN_OR_RETURN(const int lock_fd, LockDataDir(data_dir));
   // Not make_unique: the constructor is private.
-  std::unique_ptr<SqliteStore> store(new SqliteStore(data_dir + "/beacon.db", options, lock_fd));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(data_dir, options, lock_fd));
   const bool existed = ::access(store->db_path_.c_str(), F_OK) == 0;
   if (!existed) {
     // Created here rather than by SQLite, which would use 0644: the catalog is nobody else's
@@ -212,6 +299,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     // SQLite syncs the directory when it creates the WAL, but not when it creates the main file.
     SyncDir(data_dir);
   }
+  BEACON_RETURN_IF_ERROR(store->RecoverLog());
+  SqliteStore* raw = store.get();
+  store->folder_ = std::thread([raw] { raw->FoldLoop(); });
   return store;
 }
 
@@ -386,6 +476,7 @@ Status SqliteStore::LoadOrCreateSchema() {
     return AbortTransaction(Error(rc, "commit schema"));
   }
   revision_.store(**revision, std::memory_order_release);
+  folded_revision_ = **revision;
   return Status();
 }
 
@@ -422,6 +513,8 @@ Status SqliteStore::PrepareStatements() {
 }
 
 Result<std::vector<KeyValue>> SqliteStore::Range(const std::string& prefix) {
+  // Every commit in SQLite first; the folding thread is idle once the queue is empty.
+  BEACON_RETURN_IF_ERROR(Flush());
   // Not LIKE or GLOB: they treat '%', '_' and '*' as wildcards, fold case and stop at NUL.
   sqlite3_stmt* stmt = nullptr;
   const std::optional<std::string> end = PrefixSuccessor(prefix);
@@ -454,63 +547,348 @@ Result<std::vector<KeyValue>> SqliteStore::Range(const std::string& prefix) {
   return out;
 }
 
-Result<int64_t> SqliteStore::Commit(const WriteBatch& batch) {
+Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what) {
+  // Check the whole run first: a bad record found half-way must not leave half a fold behind.
+  commit_log::RecordView record;
+  size_t offset = 0;
+  int64_t last = folded_revision_;
+  bool any = false;
+  while (offset < bytes.size()) {
+    if (!commit_log::ParseRecord(bytes, &offset, &record)) {
+      return Internal("store: commit log " + what + " is damaged at byte " +
+                      std::to_string(offset));
+    }
+    if (record.revision <= folded_revision_) {
+      continue;  // already in SQLite (the fold that had it was interrupted before the rename)
+    }
+    if (record.revision != last + 1) {
+      return Internal("store: commit log " + what + " skips from revision " +
+                      std::to_string(last) + " to " + std::to_string(record.revision));
+    }
+    last = record.revision;
+    any = true;
+  }
+  if (!any) {
+    return Status();
+  }
   // A failed COMMIT can leave its transaction open (SQLite rolls back by itself only for some
   // errors); AbortTransaction closes it, but be sure before starting the next one.
   if (sqlite3_get_autocommit(db_) == 0) {
     StepDone(rollback_.get());
   }
-  const int64_t next = revision_.load(std::memory_order_relaxed) + 1;
   int rc = StepDone(begin_.get());
   if (rc != SQLITE_DONE) {
-    return AbortTransaction(Error(rc, "commit: begin"));
+    return AbortTransaction(Error(rc, "fold: begin"));
   }
   // Stop at the first error. SQLite may already have rolled the whole transaction back (it does
   // on I/O errors), and any statement run after that would autocommit on its own.
-  for (const WriteOp& op : batch.ops) {
-    sqlite3_stmt* stmt = op.value ? upsert_.get() : delete_.get();
-    Status error;
-    {
-      ScopedReset reset(stmt);  // also clears bindings when a bind fails half-way
-      rc = BindBytes(stmt, 1, op.key);
-      if (rc == SQLITE_OK && op.value) {
-        rc = BindBytes(stmt, 2, *op.value);
-      }
-      if (rc == SQLITE_OK && op.value) {
-        rc = sqlite3_bind_int64(stmt, 3, next);
-      }
-      if (rc == SQLITE_OK) {
-        rc = sqlite3_step(stmt);
-      }
-      if (rc != SQLITE_DONE) {
-        error = Error(rc, op.value ? "commit: put" : "commit: delete");
-      }
+  offset = 0;
+  while (offset < bytes.size()) {
+    commit_log::ParseRecord(bytes, &offset, &record);  // checked above
+    if (record.revision <= folded_revision_) {
+      continue;
     }
-    if (!error.ok()) {
-      return AbortTransaction(std::move(error));
+    for (const commit_log::OpView& op : record.ops) {
+      sqlite3_stmt* stmt = op.value ? upsert_.get() : delete_.get();
+      Status error;
+      {
+        ScopedReset reset(stmt);  // also clears bindings when a bind fails half-way
+        rc = sqlite3_bind_blob64(stmt, 1, op.key.empty() ? "" : op.key.data(), op.key.size(),
+                                 SQLITE_STATIC);
+        if (rc == SQLITE_OK && op.value) {
+          rc = sqlite3_bind_blob64(stmt, 2, op.value->empty() ? "" : op.value->data(),
+                                   op.value->size(), SQLITE_STATIC);
+        }
+        if (rc == SQLITE_OK && op.value) {
+          rc = sqlite3_bind_int64(stmt, 3, record.revision);
+        }
+        if (rc == SQLITE_OK) {
+          rc = sqlite3_step(stmt);
+        }
+        if (rc != SQLITE_DONE) {
+          error = Error(rc, op.value ? "fold: put" : "fold: delete");
+        }
+      }
+      if (!error.ok()) {
+        return AbortTransaction(std::move(error));
+      }
     }
   }
   {
     Status error;
     {
       ScopedReset reset(set_revision_.get());
-      rc = sqlite3_bind_int64(set_revision_.get(), 1, next);
+      rc = sqlite3_bind_int64(set_revision_.get(), 1, last);
       if (rc == SQLITE_OK) {
         rc = sqlite3_step(set_revision_.get());
       }
       if (rc != SQLITE_DONE) {
-        error = Error(rc, "commit: update revision");
+        error = Error(rc, "fold: update revision");
       }
     }
     if (!error.ok()) {
       return AbortTransaction(std::move(error));
     }
   }
-  // With synchronous=FULL this returns after the WAL (ending in this commit frame) is fsync'd.
+  // synchronous=FULL: this returns after the WAL is fsync'd, so the segment may go.
   rc = StepDone(commit_.get());
   if (rc != SQLITE_DONE) {
-    return AbortTransaction(Error(rc, "commit"));
+    return AbortTransaction(Error(rc, "fold: commit"));
   }
+  folded_revision_ = last;
+  return Status();
+}
+
+std::string SqliteStore::SegmentPath(int64_t first_revision) const {
+  char name[40];
+  std::snprintf(name, sizeof name, "/beacon.log.%016" PRIx64,
+                static_cast<uint64_t>(first_revision));
+  return data_dir_ + name;
+}
+
+std::string SqliteStore::SparePath() const { return data_dir_ + "/beacon.log.spare"; }
+
+Status SqliteStore::RecoverLog() {
+  // Segments in revision order (their names are fixed-width hex).
+  std::vector<std::pair<int64_t, std::string>> segments;
+  DIR* dir = ::opendir(data_dir_.c_str());
+  if (dir == nullptr) {
+    return LogError(errno, "recover: read directory " + data_dir_);
+  }
+  constexpr std::string_view kPrefix = "beacon.log.";
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.substr(0, kPrefix.size()) != kPrefix || name.size() != kPrefix.size() + 16) {
+      continue;
+    }
+    uint64_t first = 0;
+    if (std::sscanf(entry->d_name + kPrefix.size(), "%16" SCNx64, &first) == 1) {
+      segments.emplace_back(static_cast<int64_t>(first), data_dir_ + "/" + std::string(name));
+    }
+  }
+  ::closedir(dir);
+  std::sort(segments.begin(), segments.end());
+  if (segments.empty()) {
+    return Status();
+  }
+  // Each segment holds the records from its first revision up to the first one that does not
+  // parse or does not follow (zeros, a record torn by a crash, an older record of a recycled
+  // file). The next segment starts right after: it was started only once this one was full.
+  std::string all;
+  int64_t expected = -1;  // the revision the next record must have; -1 before the first record
+  for (const auto& [first, path] : segments) {
+    std::string bytes;
+    BEACON_RETURN_IF_ERROR(ReadFile(path, &bytes));
+    commit_log::RecordView record;
+    size_t offset = 0;
+    size_t end = 0;
+    int64_t next = first;
+    while (commit_log::ParseRecord(bytes, &offset, &record) && record.revision == next) {
+      end = offset;
+      ++next;
+    }
+    if (end == 0) {
+      continue;  // started, never written
+    }
+    if (expected != -1 && first != expected) {
+      return Internal("store: commit log in " + data_dir_ + " is missing revisions " +
+                      std::to_string(expected) + " to " + std::to_string(first - 1));
+    }
+    all.append(bytes, 0, end);
+    expected = next;
+  }
+  if (expected != -1 && expected - 1 > folded_revision_) {
+    // The log must reach back to what SQLite has, or commits in between were lost.
+    commit_log::RecordView record;
+    size_t offset = 0;
+    commit_log::ParseRecord(all, &offset, &record);
+    if (record.revision > folded_revision_ + 1) {
+      return Internal("store: commit log in " + data_dir_ + " starts at revision " +
+                      std::to_string(record.revision) + " but the database has only " +
+                      std::to_string(folded_revision_));
+    }
+    BEACON_RETURN_IF_ERROR(FoldRecords(all, "in " + data_dir_));
+  }
+  revision_.store(folded_revision_, std::memory_order_release);
+  for (const auto& [first, path] : segments) {
+    ::unlink(path.c_str());
+  }
+  return Status();
+}
+
+Status SqliteStore::StartSegment(int64_t first_revision) {
+  const std::string path = SegmentPath(first_revision);
+  // The spare, renamed, is already as long as a segment: appending to it changes no file size.
+  bool recycled = ::rename(SparePath().c_str(), path.c_str()) == 0;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return LogError(errno, "open " + path);
+  }
+  if (!recycled) {
+    // Fill with zeros ahead of time (fallocate would leave "unwritten" extents whose conversion
+    // costs the same metadata write on every fdatasync). Where the disk has no room for that,
+    // append to an empty file instead.
+    static const std::string kZeros(1 << 20, '\0');
+    int64_t written = 0;
+    while (written < kSegmentBytes) {
+      const ssize_t n = ::pwrite(fd, kZeros.data(), kZeros.size(), written);
+      if (n <= 0) {
+        break;
+      }
+      written += n;
+    }
+    if (written < kSegmentBytes || ::fdatasync(fd) != 0) {
+      if (::ftruncate(fd, 0) != 0) {
+        const int err = errno;
+        ::close(fd);
+        ::unlink(path.c_str());
+        return LogError(err, "prepare " + path);
+      }
+    }
+  }
+  // The new name must be durable before a commit in it is acknowledged.
+  if (!SyncDirChecked(data_dir_)) {
+    const int err = errno;
+    ::close(fd);
+    return LogError(err, "sync directory " + data_dir_);
+  }
+  segment_fd_ = fd;
+  segment_path_ = path;
+  segment_end_ = 0;
+  segment_last_revision_ = first_revision - 1;
+  return Status();
+}
+
+Status SqliteStore::QueueSegment() {
+  if (segment_fd_ < 0 || segment_end_ == 0) {
+    return Status();
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  // Back-pressure: the folding thread is far behind (or failing).
+  while (queued_bytes_ >= kMaxQueuedBytes) {
+    const uint64_t failures = fold_failures_;
+    cv_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || fold_failures_ != failures; });
+    if (queued_bytes_ >= kMaxQueuedBytes && !fold_error_.ok()) {
+      return Unavailable("store: the commit log cannot be folded into " + db_path_ + ": " +
+                         fold_error_.message());
+    }
+  }
+  queue_.push_back(Queued{segment_path_, segment_end_, segment_last_revision_});
+  queued_bytes_ += segment_end_;
+  lock.unlock();
+  cv_.notify_all();
+  ::close(segment_fd_);
+  segment_fd_ = -1;
+  segment_end_ = 0;
+  return Status();
+}
+
+Status SqliteStore::FoldQueued(const Queued& q) {
+  std::string bytes;
+  BEACON_RETURN_IF_ERROR(ReadFile(q.path, &bytes));
+  if (static_cast<int64_t>(bytes.size()) < q.end) {
+    return Internal("store: commit log " + q.path + " is shorter than what was written to it");
+  }
+  bytes.resize(static_cast<size_t>(q.end));
+  BEACON_RETURN_IF_ERROR(FoldRecords(bytes, q.path));
+  if (folded_revision_ < q.last_revision) {
+    return Internal("store: commit log " + q.path + " ends before revision " +
+                    std::to_string(q.last_revision));
+  }
+  // Kept for the next segment; if the rename is lost in a crash, the next open finds its records
+  // already in SQLite and skips them.
+  if (::rename(q.path.c_str(), SparePath().c_str()) != 0) {
+    ::unlink(q.path.c_str());
+  }
+  return Status();
+}
+
+void SqliteStore::FoldLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      return;  // stopping, nothing left
+    }
+    const Queued q = queue_.front();
+    lock.unlock();
+    Status status = FoldQueued(q);
+    lock.lock();
+    if (status.ok()) {
+      queue_.pop_front();
+      queued_bytes_ -= q.end;
+      fold_error_ = Status();
+      cv_.notify_all();
+      continue;
+    }
+    fold_error_ = std::move(status);
+    ++fold_failures_;
+    cv_.notify_all();
+    if (stopping_) {
+      return;  // the segments stay for the next open
+    }
+    // Retried: the disk may have room again.
+    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+  }
+}
+
+Status SqliteStore::Flush() {
+  BEACON_RETURN_IF_ERROR(QueueSegment());
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t failures = fold_failures_;
+  cv_.wait(lock, [&] { return queue_.empty() || fold_failures_ != failures; });
+  if (!queue_.empty()) {
+    return fold_error_;
+  }
+  return Status();
+}
+
+Result<int64_t> SqliteStore::Commit(const WriteBatch& batch) {
+  if (broken_) {
+    return Unavailable("store: an earlier commit to " + data_dir_ +
+                       " failed and could not be erased from the commit log; reopen the store");
+  }
+  const int64_t next = revision_.load(std::memory_order_relaxed) + 1;
+  record_.clear();
+  commit_log::AppendRecord(next, batch, &record_);
+  const auto size = static_cast<int64_t>(record_.size());
+  if (segment_fd_ >= 0 && segment_end_ > 0 && segment_end_ + size > kSegmentBytes) {
+    BEACON_RETURN_IF_ERROR(QueueSegment());
+  }
+  if (segment_fd_ < 0) {
+    BEACON_RETURN_IF_ERROR(StartSegment(next));
+  }
+  int err = 0;
+  for (int64_t done = 0; done < size && err == 0;) {
+    const ssize_t n =
+        ::pwrite(segment_fd_, record_.data() + done, static_cast<size_t>(size - done),
+                 segment_end_ + done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+    } else {
+      done += n;
+    }
+  }
+  const char* what = "append to";
+  if (err == 0 && options_.synchronous_full && ::fdatasync(segment_fd_) != 0) {
+    err = errno;
+    what = "sync";
+  }
+  if (err != 0) {
+    // Erase the record's header so that no open folds it, whatever part of it reached the disk.
+    static const char kZeroHeader[commit_log::kHeaderBytes] = {};
+    if (::pwrite(segment_fd_, kZeroHeader, sizeof kZeroHeader, segment_end_) !=
+            static_cast<ssize_t>(sizeof kZeroHeader) ||
+        ::fdatasync(segment_fd_) != 0) {
+      broken_ = true;
+    }
+    return LogError(err, std::string("commit: ") + what + " " + segment_path_);
+  }
+  segment_end_ += size;
+  segment_last_revision_ = next;
   revision_.store(next, std::memory_order_release);
   return next;
 }
