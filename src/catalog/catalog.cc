@@ -1074,25 +1074,22 @@ std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::strin
     }
   } else {
     // Merge the previous (sorted) instances with the touched keys (sorted the same way): keep
-    // untouched instances as they are, rebuild touched ones, drop the ones that are gone.
-    g->instances.reserve(previous->instances.size() + dirty.instances.size());
-    auto key = dirty.instances.begin();
-    auto emit_key = [&] {
-      if (auto inst = BuildInstance(key->first, key->second)) g->instances.push_back(std::move(inst));
-      ++key;
-    };
-    for (const auto& inst : previous->instances) {
-      int cmp = 1;
-      while (key != dirty.instances.end() && (cmp = CompareInstanceKey(*inst, *key)) > 0) {
-        emit_key();
-      }
-      if (key != dirty.instances.end() && cmp == 0) {
-        emit_key();
-      } else {
-        g->instances.push_back(inst);
-      }
+    // untouched instances as they are, rebuild touched ones, drop the ones that are gone. A batch
+    // touches few instances of a group, so each touched key's place is found by binary search
+    // and the untouched runs between them are copied whole, without comparing each instance.
+    const auto& prev = previous->instances;
+    g->instances.reserve(prev.size() + dirty.instances.size());
+    auto from = prev.begin();
+    for (const auto& key : dirty.instances) {
+      const auto at = std::lower_bound(from, prev.end(), key, [](const auto& inst, const auto& k) {
+        return CompareInstanceKey(*inst, k) < 0;
+      });
+      g->instances.insert(g->instances.end(), from, at);
+      from = at;
+      if (from != prev.end() && CompareInstanceKey(**from, key) == 0) ++from;  // replaced
+      if (auto inst = BuildInstance(key.first, key.second)) g->instances.push_back(std::move(inst));
     }
-    while (key != dirty.instances.end()) emit_key();
+    g->instances.insert(g->instances.end(), from, prev.end());
   }
   if (!g->instances.empty()) g->name = g->instances.front()->service->name;
   return g;
