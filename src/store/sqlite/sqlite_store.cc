@@ -687,8 +687,8 @@ Status SqliteStore::RecoverLog() {
       end = offset;
       ++next;
     }
-    if (end == 0) {
-      continue;  // started, never written
+    if (end == 0 || next - 1 <= folded_revision_) {
+      continue;  // started and never written, or folded already (its removal was lost)
     }
     if (expected != -1 && first != expected) {
       return Internal("store: commit log in " + data_dir_ + " is missing revisions " +
