@@ -80,7 +80,11 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
       body.push_back('[');
       for (size_t i = 0; i < out.size(); ++i) {
         if (i > 0) body.push_back(',');
-        body += cache.HealthEntry(*out[i], snap->datacenter);
+        const std::string& element = cache.HealthEntry(*out[i], snap->datacenter);
+        // Elements of one service are about the same size: one allocation instead of a dozen
+        // doublings, each copying what was joined so far.
+        if (i == 0) body.reserve(2 + (element.size() + 1) * out.size() * 9 / 8);
+        body += element;
       }
       body.push_back(']');
     }

@@ -580,8 +580,15 @@ Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what)
   if (rc != SQLITE_DONE) {
     return AbortTransaction(Error(rc, "fold: begin"));
   }
-  // Stop at the first error. SQLite may already have rolled the whole transaction back (it does
-  // on I/O errors), and any statement run after that would autocommit on its own.
+  // Only each key's last write matters, stamped with its commit's revision: the catalog rewrites
+  // some keys in every commit (its index) and many keys over a segment. Applying the survivors in
+  // key order also walks the B-tree from one page to the next instead of all over it.
+  struct Final {
+    std::string_view key;
+    std::optional<std::string_view> value;
+    int64_t revision;
+  };
+  std::vector<Final> finals;
   offset = 0;
   while (offset < bytes.size()) {
     commit_log::ParseRecord(bytes, &offset, &record);  // checked above
@@ -589,29 +596,41 @@ Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what)
       continue;
     }
     for (const commit_log::OpView& op : record.ops) {
-      sqlite3_stmt* stmt = op.value ? upsert_.get() : delete_.get();
-      Status error;
-      {
-        ScopedReset reset(stmt);  // also clears bindings when a bind fails half-way
-        rc = sqlite3_bind_blob64(stmt, 1, op.key.empty() ? "" : op.key.data(), op.key.size(),
-                                 SQLITE_STATIC);
-        if (rc == SQLITE_OK && op.value) {
-          rc = sqlite3_bind_blob64(stmt, 2, op.value->empty() ? "" : op.value->data(),
-                                   op.value->size(), SQLITE_STATIC);
-        }
-        if (rc == SQLITE_OK && op.value) {
-          rc = sqlite3_bind_int64(stmt, 3, record.revision);
-        }
-        if (rc == SQLITE_OK) {
-          rc = sqlite3_step(stmt);
-        }
-        if (rc != SQLITE_DONE) {
-          error = Error(rc, op.value ? "fold: put" : "fold: delete");
-        }
+      finals.push_back(Final{op.key, op.value, record.revision});
+    }
+  }
+  // Stable: of equal keys the later write stays last.
+  std::stable_sort(finals.begin(), finals.end(),
+                   [](const Final& a, const Final& b) { return a.key < b.key; });
+  // Stop at the first error. SQLite may already have rolled the whole transaction back (it does
+  // on I/O errors), and any statement run after that would autocommit on its own.
+  for (size_t i = 0; i < finals.size(); ++i) {
+    if (i + 1 < finals.size() && finals[i + 1].key == finals[i].key) {
+      continue;  // written again later in this fold
+    }
+    const Final& op = finals[i];
+    sqlite3_stmt* stmt = op.value ? upsert_.get() : delete_.get();
+    Status error;
+    {
+      ScopedReset reset(stmt);  // also clears bindings when a bind fails half-way
+      rc = sqlite3_bind_blob64(stmt, 1, op.key.empty() ? "" : op.key.data(), op.key.size(),
+                               SQLITE_STATIC);
+      if (rc == SQLITE_OK && op.value) {
+        rc = sqlite3_bind_blob64(stmt, 2, op.value->empty() ? "" : op.value->data(),
+                                 op.value->size(), SQLITE_STATIC);
       }
-      if (!error.ok()) {
-        return AbortTransaction(std::move(error));
+      if (rc == SQLITE_OK && op.value) {
+        rc = sqlite3_bind_int64(stmt, 3, op.revision);
       }
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+      }
+      if (rc != SQLITE_DONE) {
+        error = Error(rc, op.value ? "fold: put" : "fold: delete");
+      }
+    }
+    if (!error.ok()) {
+      return AbortTransaction(std::move(error));
     }
   }
   {
