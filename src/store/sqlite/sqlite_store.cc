@@ -326,42 +326,32 @@ Status SqliteStore::Init() {
     return FailedPrecondition("store: data directory is read-only: " + db_path_ +
                               " cannot be opened for writing");
   }
-  BEACON_RETURN_IF_ERROR(CheckIntegrity());
+  BEACON_RETURN_IF_ERROR(CheckHeader());
   BEACON_RETURN_IF_ERROR(ConfigureConnection());
   BEACON_RETURN_IF_ERROR(LoadOrCreateSchema());
   return PrepareStatements();
 }
 
-Status SqliteStore::CheckIntegrity() {
+Status SqliteStore::CheckHeader() {
   const std::string invalid = "store: " + db_path_ + " is not a valid Beacon database: ";
-  // quick_check verifies every B-tree page's structure but not that indexes match their tables
-  // (we have no secondary indexes): O(N), where integrity_check is O(N log N). On a
-  // garbage file SQLite already fails here with SQLITE_NOTADB, while preparing (reading page 1).
+  // Reads page 1 (the header and the schema): on a file that is not an SQLite database SQLite
+  // fails here with SQLITE_NOTADB. Damage further in is found where it is read: loading reads
+  // every record (Range), and SQLite checks each page it reads. A whole-file `PRAGMA
+  // quick_check` here found nothing more in practice and was a tenth of a restart.
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(10)", -1, &raw, nullptr);
+  int rc = sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_schema", -1, &raw, nullptr);
   StmtPtr stmt(raw);
-  std::vector<std::string> problems;
   if (rc == SQLITE_OK) {
-    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-      const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
-      problems.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
-    }
+    rc = sqlite3_step(stmt.get());
   }
-  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+  if (rc != SQLITE_ROW) {
     const int primary = rc & 0xff;
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
       return Internal(invalid + sqlite3_errmsg(db_));
     }
     return Error(rc, "read");
   }
-  if (problems.size() == 1 && problems[0] == "ok") {
-    return Status();
-  }
-  std::string message = invalid + "quick_check failed:";
-  for (const std::string& problem : problems) {
-    message += " [" + problem + "]";
-  }
-  return Internal(std::move(message));
+  return Status();
 }
 
 Status SqliteStore::ConfigureConnection() {

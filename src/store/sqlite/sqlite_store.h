@@ -42,8 +42,10 @@
 // reopened. A fold that fails (disk full) keeps its segment and is retried every second; its
 // records are durable in the log meanwhile.
 //
-// Open validates the file (`PRAGMA quick_check`, Beacon's application_id, schema version) and
-// fails with a clear message rather than serving from a damaged or foreign file.
+// Open validates the file (SQLite's header, Beacon's application_id, schema version) and fails
+// with a clear message rather than serving from a foreign file. A damaged page is reported by the
+// read that meets it (Internal, "database is corrupt"); the catalog reads every record when it
+// loads, so an agent never starts on a damaged table.
 //
 // Threading: not thread-safe, like the Store interface allows. One thread at a time calls Range
 // and Commit (the catalog loads with Range at startup, then hands the store to its writer).
@@ -94,11 +96,10 @@ class SqliteStore final : public Store {
   //   FailedPrecondition  the directory or file is read-only or cannot be created
   //                       ("store: data directory is read-only: ..."), another store holds the
   //                       directory, or the file has a newer schema version than this binary.
-  //   Internal            the file is not a Beacon database or fails quick_check
-  //                       ("store: <path> is not a valid Beacon database: ...").
+  //   Internal            the file is not a Beacon database
+  //                       ("store: <path> is not a valid Beacon database: ..."), or the commit
+  //                       log left by a crash has a gap.
   //   Unavailable         an I/O error; retrying may work.
-  // quick_check reads the whole file once: 15-25 ms for 100k small keys (a 15 MB file) from
-  // the page cache; reading a cold file from disk adds its sequential-read time.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir,
                                                    SqliteOptions options = {});
 
@@ -154,7 +155,7 @@ class SqliteStore final : public Store {
   // prepares the statements. On error the destructor cleans up whatever was opened.
   Status Init();
   Status ConfigureConnection();
-  Status CheckIntegrity();
+  Status CheckHeader();
   Status LoadOrCreateSchema();
   Status PrepareStatements();
   Result<StmtPtr> Prepare(const char* sql);

@@ -574,7 +574,7 @@ TEST_F(SqliteStoreTest, OpenRejectsGarbageFile) {
       << store.status().ToString();
 }
 
-TEST_F(SqliteStoreTest, OpenRejectsCorruptPage) {
+TEST_F(SqliteStoreTest, CorruptPageFailsTheReadThatMeetsIt) {
   {
     std::unique_ptr<SqliteStore> store = MustOpen();
     ASSERT_NE(store, nullptr);
@@ -596,13 +596,15 @@ TEST_F(SqliteStoreTest, OpenRejectsCorruptPage) {
     ASSERT_TRUE(file.good());
   }
 
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(DataDir());
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), StatusCode::kInternal);
-  EXPECT_EQ(
-      store.status().message().rfind("store: " + DbPath() + " is not a valid Beacon database: ", 0),
-      0u)
-      << store.status().ToString();
+  // The header is intact, so Open succeeds; the read that meets the page refuses to answer, as
+  // the catalog's load (a Range over everything) does before an agent serves anything.
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<KeyValue>> all = store->Range("");
+  ASSERT_FALSE(all.ok());
+  EXPECT_EQ(all.status().code(), StatusCode::kInternal);
+  EXPECT_NE(all.status().message().find("database is corrupt"), std::string::npos)
+      << all.status().ToString();
 }
 
 TEST_F(SqliteStoreTest, OpenRejectsAnotherApplicationsDatabase) {
