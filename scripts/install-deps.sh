@@ -13,7 +13,7 @@ packages=(
   build-essential g++ cmake ninja-build ccache pkg-config
   # libraries (Boost 1.81: the default 1.74 lacks asio::as_tuple, see STYLE.md section 9)
   libboost1.81-dev libsimdjson-dev rapidjson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libre2-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
+  libre2-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # end-to-end and fault tests: python-consul 0.7.1, dig, curl, ps/kill

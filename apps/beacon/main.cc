@@ -1,4 +1,16 @@
 // The beacon binary: everything lives in src/cli; main only hands over argv.
 #include "cli/cli.h"
 
+#ifdef BEACON_JEMALLOC
+// Read by jemalloc at startup (MALLOC_CONF in the environment still overrides it). A background
+// thread hands freed pages back to the OS about a second after they were last used, instead of
+// on some later allocation: a server at rest after a burst (a load, a restart's decoding) drops
+// back to its live size. muzzy_decay_ms:0 releases them outright rather than lazily (MADV_FREE
+// pages still count in RSS until the kernel needs them).
+extern "C" {
+// NOLINTNEXTLINE: the name and type are jemalloc's interface.
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+}
+#endif
+
 int main(int argc, char** argv) { return beacon::cli::Main(argc, argv); }
