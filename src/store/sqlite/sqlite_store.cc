@@ -554,11 +554,19 @@ Result<std::vector<KeyValue>> SqliteStore::Range(const std::string& prefix) {
 }
 
 Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what) {
-  // Check the whole run first: a bad record found half-way must not leave half a fold behind.
+  // Only each key's last write matters, stamped with its commit's revision: the catalog rewrites
+  // some keys in every commit (its index) and many keys over a segment. Applying the survivors in
+  // key order also walks the B-tree from one page to the next instead of all over it. The whole
+  // run is parsed and checked before SQLite is touched, so a bad record leaves no half fold.
+  struct Final {
+    std::string_view key;
+    std::optional<std::string_view> value;
+    int64_t revision;
+  };
+  std::vector<Final> finals;
   commit_log::RecordView record;
   size_t offset = 0;
   int64_t last = folded_revision_;
-  bool any = false;
   while (offset < bytes.size()) {
     if (!commit_log::ParseRecord(bytes, &offset, &record)) {
       return Internal("store: commit log " + what + " is damaged at byte " +
@@ -572,9 +580,11 @@ Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what)
                       std::to_string(last) + " to " + std::to_string(record.revision));
     }
     last = record.revision;
-    any = true;
+    for (const commit_log::OpView& op : record.ops) {
+      finals.push_back(Final{op.key, op.value, record.revision});
+    }
   }
-  if (!any) {
+  if (last == folded_revision_) {
     return Status();
   }
   // A failed COMMIT can leave its transaction open (SQLite rolls back by itself only for some
@@ -585,25 +595,6 @@ Status SqliteStore::FoldRecords(std::string_view bytes, const std::string& what)
   int rc = StepDone(begin_.get());
   if (rc != SQLITE_DONE) {
     return AbortTransaction(Error(rc, "fold: begin"));
-  }
-  // Only each key's last write matters, stamped with its commit's revision: the catalog rewrites
-  // some keys in every commit (its index) and many keys over a segment. Applying the survivors in
-  // key order also walks the B-tree from one page to the next instead of all over it.
-  struct Final {
-    std::string_view key;
-    std::optional<std::string_view> value;
-    int64_t revision;
-  };
-  std::vector<Final> finals;
-  offset = 0;
-  while (offset < bytes.size()) {
-    commit_log::ParseRecord(bytes, &offset, &record);  // checked above
-    if (record.revision <= folded_revision_) {
-      continue;
-    }
-    for (const commit_log::OpView& op : record.ops) {
-      finals.push_back(Final{op.key, op.value, record.revision});
-    }
   }
   // Stable: of equal keys the later write stays last.
   std::stable_sort(finals.begin(), finals.end(),
