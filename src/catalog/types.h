@@ -4,6 +4,7 @@
 // transport- and storage-neutral: src/wire turns these into Consul JSON, src/store persists them.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -11,7 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <boost/container/flat_map.hpp>
 
 namespace beacon::catalog {
 
@@ -23,6 +27,35 @@ enum class HealthStatus { kPassing, kWarning, kCritical };
 std::string_view HealthStatusName(HealthStatus s);
 // Parses exactly the three lower-case names; anything else is nullopt.
 std::optional<HealthStatus> ParseHealthStatus(std::string_view s);
+
+// The small string-keyed maps of a record (Meta, TaggedAddresses): one sorted array per map
+// instead of a tree node per entry, which made up most of a stored service's memory at 100,000
+// instances (W4 in docs/PERFORMANCE.md). Iteration is in key order like std::map (the JSON
+// output and the filter evaluator rely on it); std::less<> lets lookups take a string_view.
+// Inserting one entry is linear in the size: code that builds a whole map from input of any size
+// uses MakeFlatStringMap.
+template <typename V>
+using FlatStringMap = boost::container::flat_map<std::string, V, std::less<>>;
+using StringMap = FlatStringMap<std::string>;
+
+// A FlatStringMap from pairs in any order, in O(n log n) where inserting them one by one would be
+// quadratic (decoders read maps of any size before validation limits them). Of pairs with equal
+// keys the last one wins, as with repeated operator[] assignment.
+template <typename V>
+FlatStringMap<V> MakeFlatStringMap(std::vector<std::pair<std::string, V>> pairs) {
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  typename FlatStringMap<V>::sequence_type sorted;
+  sorted.reserve(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i + 1 < pairs.size() && pairs[i + 1].first == pairs[i].first) continue;
+    sorted.emplace_back(std::move(pairs[i].first), std::move(pairs[i].second));
+  }
+  sorted.shrink_to_fit();  // only duplicates left room: a stored map is not grown again
+  FlatStringMap<V> out;
+  out.adopt_sequence(boost::container::ordered_unique_range, std::move(sorted));
+  return out;
+}
 
 struct TaggedAddress {  // Service.TaggedAddresses values: {"Address": str, "Port": int}
   std::string address;
@@ -41,8 +74,8 @@ struct Node {
   std::string name;     // wire "Node"
   std::string address;  // wire "Address"
   std::string datacenter;
-  std::map<std::string, std::string> tagged_addresses;  // strings, unlike services
-  std::map<std::string, std::string> meta;
+  StringMap tagged_addresses;  // strings, unlike services
+  StringMap meta;
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 
@@ -55,8 +88,8 @@ struct Service {
   std::string name;  // wire "Service"
   std::vector<std::string> tags;
   std::string address;
-  std::map<std::string, TaggedAddress> tagged_addresses;
-  std::map<std::string, std::string> meta;
+  FlatStringMap<TaggedAddress> tagged_addresses;
+  StringMap meta;
   int port = 0;
   Weights weights;
   bool enable_tag_override = false;
