@@ -135,7 +135,7 @@ class Catalog::Writer {
     // knowing its service.
     std::unordered_map<std::string_view, const Check*> checks;
   };
-  using NodeMap = std::map<std::string, NodeRec>;  // by lower-cased node name
+  using NodeMap = std::map<std::string, NodeRec, std::less<>>;  // by lower-cased node name
   // A TTL deadline (clock ns) of one check. The check is the record in the tables: an entry is
   // removed whenever its record is replaced or removed, so it never outlives it.
   struct TtlTimer {
@@ -277,9 +277,8 @@ class Catalog::Writer {
 Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
                                   std::string* stored_node_id) {
   struct Pending {
-    std::string lower_node;
-    std::string value;
-    std::string key;
+    std::string_view lower_node;  // views into kv.key
+    const store::KeyValue* kv;
   };
   std::vector<Pending> services, checks;
   for (store::KeyValue& kv : all) {
@@ -296,28 +295,38 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     } else if (StartsWith(key, "s/") || StartsWith(key, "c/")) {
       size_t sep = key.find(kKeySep);
       if (sep == std::string_view::npos) return Internal("load: malformed key " + kv.key);
-      Pending p{std::string(key.substr(2, sep - 2)), std::move(kv.value), kv.key};
-      (key[0] == 's' ? services : checks).push_back(std::move(p));
+      (key[0] == 's' ? services : checks).push_back({key.substr(2, sep - 2), &kv});
     } else {
       return Internal("load: unknown record key " + kv.key);
     }
   }
-  for (Pending& p : services) {
-    auto it = nodes_.find(p.lower_node);
-    if (it == nodes_.end()) return Internal("load: service record without node: " + p.key);
-    auto svc = DecodeServiceRecord(p.value);
-    if (!svc.ok()) return svc.status().WithContext("load service record " + p.key);
+  // The records come sorted by key, so a node's services and checks are consecutive.
+  auto it = nodes_.end();
+  for (const Pending& p : services) {
+    if (it == nodes_.end() || it->first != p.lower_node) it = nodes_.find(p.lower_node);
+    if (it == nodes_.end()) return Internal("load: service record without node: " + p.kv->key);
+    auto svc = DecodeServiceRecord(p.kv->value);
+    if (!svc.ok()) return svc.status().WithContext("load service record " + p.kv->key);
     index_ = std::max(index_, svc->modify_index);
     SetServiceRecord(it->second, std::make_shared<const Service>(std::move(*svc)));
   }
-  for (Pending& p : checks) {
-    auto it = nodes_.find(p.lower_node);
-    if (it == nodes_.end()) return Internal("load: check record without node: " + p.key);
-    auto check = DecodeCheckRecord(p.value);
-    if (!check.ok()) return check.status().WithContext("load check record " + p.key);
+  it = nodes_.end();
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const Pending& p = checks[i];
+    if (it == nodes_.end() || it->first != p.lower_node) {
+      it = nodes_.find(p.lower_node);
+      if (it == nodes_.end()) return Internal("load: check record without node: " + p.kv->key);
+      size_t on_node = 1;
+      while (i + on_node < checks.size() && checks[i + on_node].lower_node == p.lower_node) {
+        ++on_node;
+      }
+      it->second.checks.reserve(it->second.checks.size() + on_node);
+    }
+    auto check = DecodeCheckRecord(p.kv->value);
+    if (!check.ok()) return check.status().WithContext("load check record " + p.kv->key);
     index_ = std::max(index_, check->modify_index);
     if (!check->service_id.empty() && it->second.services.count(check->service_id) == 0) {
-      return Internal("load: check without service: " + p.key);
+      return Internal("load: check without service: " + p.kv->key);
     }
     FileCheck(it, std::make_shared<const Check>(std::move(*check)));
   }
@@ -461,11 +470,11 @@ void Catalog::Writer::MarkRenamed(Tx& tx, const Service* old, const std::string&
 
 Catalog::Writer::ServiceRec& Catalog::Writer::SetServiceRecord(NodeRec& rec,
                                                                std::shared_ptr<const Service> svc) {
-  auto it = rec.services.find(svc->id);
-  if (it == rec.services.end()) {
-    ServiceRec& srec = rec.services[svc->id];
-    srec.svc = std::move(svc);
-    return srec;
+  auto it = rec.services.lower_bound(svc->id);
+  if (it == rec.services.end() || it->first != svc->id) {
+    it = rec.services.emplace_hint(it, svc->id, ServiceRec{});
+    it->second.svc = std::move(svc);  // the object the key views stays where it is
+    return it->second;
   }
   // The key views the old record's ID: point it at the new record's before the old one can go.
   auto node = rec.services.extract(it);
@@ -478,13 +487,11 @@ void Catalog::Writer::FileCheck(NodeMap::iterator n, std::shared_ptr<const Check
   // Keeps the check this one replaces alive until the tables no longer view its ID.
   std::shared_ptr<const Check> old = UnfileCheck(n, check->id);
   NodeRec& rec = n->second;
+  CheckList& list = check->service_id.empty() ? rec.node_checks
+                                              : rec.services.at(check->service_id).checks;
   rec.checks.emplace(check->id, check.get());
   if (OwnsTimersOf(n->first)) ScheduleTtl(n, *check);
-  if (check->service_id.empty()) {
-    rec.node_checks.Put(std::move(check));
-  } else {
-    rec.services.at(check->service_id).checks.Put(std::move(check));
-  }
+  list.Put(std::move(check));
 }
 
 std::shared_ptr<const Check> Catalog::Writer::UnfileCheck(NodeMap::iterator n,

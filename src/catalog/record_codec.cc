@@ -243,13 +243,13 @@ class Reader {
     if (v.get(obj) != simdjson::SUCCESS) {
       return Error(key, "expected an object");
     }
-    std::vector<std::pair<std::string, std::string>> pairs;
+    FlatStringMapPairs<std::string> pairs;
     pairs.reserve(obj.size());
     for (auto [k, value] : obj) {
       std::string& slot = pairs.emplace_back(std::string(k), std::string()).second;
       BEACON_RETURN_IF_ERROR(Get(value, key, &slot));
     }
-    *out = MakeFlatStringMap(std::move(pairs));
+    *out = MakeFlatStringMap<std::string>(std::move(pairs));
     return Status::Ok();
   }
   Status Get(element v, std::string_view key,
@@ -300,7 +300,9 @@ Status ReadRecord(std::string_view bytes, const Reader& r, std::string_view kind
 
 Status GetTaggedAddresses(const Reader& r, element v, std::string_view key,
                           FlatStringMap<TaggedAddress>* out) {
-  std::vector<std::pair<std::string, TaggedAddress>> pairs;
+  FlatStringMapPairs<TaggedAddress> pairs;
+  simdjson::dom::object obj;
+  if (v.get(obj) == simdjson::SUCCESS) pairs.reserve(obj.size());
   BEACON_RETURN_IF_ERROR(r.ForEach(v, key, [&](std::string_view name, element value) {
     TaggedAddress& slot = pairs.emplace_back(std::string(name), TaggedAddress{}).second;
     return r.ForEach(value, key, [&](std::string_view k, element fv) {
@@ -313,7 +315,7 @@ Status GetTaggedAddresses(const Reader& r, element v, std::string_view key,
       return Status::Ok();
     });
   }));
-  *out = MakeFlatStringMap(std::move(pairs));
+  *out = MakeFlatStringMap<TaggedAddress>(std::move(pairs));
   return Status::Ok();
 }
 

@@ -38,22 +38,31 @@ template <typename V>
 using FlatStringMap = boost::container::flat_map<std::string, V, std::less<>>;
 using StringMap = FlatStringMap<std::string>;
 
-// A FlatStringMap from pairs in any order, in O(n log n) where inserting them one by one would be
-// quadratic (decoders read maps of any size before validation limits them). Of pairs with equal
-// keys the last one wins, as with repeated operator[] assignment.
+// The array a FlatStringMap keeps its entries in.
 template <typename V>
-FlatStringMap<V> MakeFlatStringMap(std::vector<std::pair<std::string, V>> pairs) {
-  std::stable_sort(pairs.begin(), pairs.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  typename FlatStringMap<V>::sequence_type sorted;
-  sorted.reserve(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    if (i + 1 < pairs.size() && pairs[i + 1].first == pairs[i].first) continue;
-    sorted.emplace_back(std::move(pairs[i].first), std::move(pairs[i].second));
+using FlatStringMapPairs = typename FlatStringMap<V>::sequence_type;
+
+// A FlatStringMap that takes over `pairs`, given in any order: O(n log n) where inserting them one
+// by one would be quadratic (decoders read maps of any size before validation limits them), and
+// no copy when they come sorted, as in the records this program wrote. Of pairs with equal keys
+// the last one wins, as with repeated operator[] assignment.
+template <typename V>
+FlatStringMap<V> MakeFlatStringMap(FlatStringMapPairs<V> pairs) {
+  const auto less = [](const auto& a, const auto& b) { return a.first < b.first; };
+  const auto not_less = [&](const auto& a, const auto& b) { return !less(a, b); };
+  if (std::adjacent_find(pairs.begin(), pairs.end(), not_less) != pairs.end()) {
+    std::stable_sort(pairs.begin(), pairs.end(), less);
+    auto kept = pairs.begin();
+    for (auto it = pairs.begin(); it != pairs.end(); ++it) {
+      if (std::next(it) != pairs.end() && std::next(it)->first == it->first) continue;
+      if (kept != it) *kept = std::move(*it);
+      ++kept;
+    }
+    pairs.erase(kept, pairs.end());
+    pairs.shrink_to_fit();  // a stored map is not grown again
   }
-  sorted.shrink_to_fit();  // only duplicates left room: a stored map is not grown again
   FlatStringMap<V> out;
-  out.adopt_sequence(boost::container::ordered_unique_range, std::move(sorted));
+  out.adopt_sequence(boost::container::ordered_unique_range, std::move(pairs));
   return out;
 }
 
@@ -210,6 +219,10 @@ struct Check {
   std::string id;    // wire "CheckID"
   std::string name;
   HealthStatus status = HealthStatus::kCritical;
+  // True for checks owned by this agent (agent API); false for catalog-registered ones, which
+  // are stored but never executed (contract 4.14). Beside `status`, where it fills padding: at
+  // 100,000 checks the smaller record saves 1.6 MB (W4 in docs/PERFORMANCE.md).
+  bool agent_owned = true;
   std::string notes;
   std::string output;
   std::string service_id;    // "" for a node-level check
@@ -224,9 +237,6 @@ struct Check {
   // critical (0 = not critical), both needed after a restart.
   int64_t ttl_deadline_ns = 0;
   int64_t critical_since_ns = 0;
-  // True for checks owned by this agent (agent API); false for catalog-registered ones, which
-  // are stored but never executed (contract 4.14).
-  bool agent_owned = true;
 
   bool SameDefinition(const Check& o) const;  // ignores status/output/indexes/bookkeeping
 };

@@ -224,7 +224,7 @@ class Reader {
       return TypeError(PathOf(field), "an object of strings", v);
     }
     out->clear();
-    std::vector<std::pair<std::string, std::string>> pairs;
+    catalog::FlatStringMapPairs<std::string> pairs;
     pairs.reserve(obj.size());
     for (auto [key, value] : obj) {
       std::string& slot = pairs.emplace_back(std::string(key), std::string()).second;
@@ -236,7 +236,7 @@ class Reader {
         slot.assign(s);
       }
     }
-    *out = catalog::MakeFlatStringMap(std::move(pairs));
+    *out = catalog::MakeFlatStringMap<std::string>(std::move(pairs));
     return Status::Ok();
   }
 
@@ -563,7 +563,7 @@ Status ReadServiceTaggedAddresses(const Reader& r, element v,
     return TypeError(path, "an object", v);
   }
   out->clear();
-  std::vector<std::pair<std::string, catalog::TaggedAddress>> pairs;
+  catalog::FlatStringMapPairs<catalog::TaggedAddress> pairs;
   pairs.reserve(obj.size());
   for (auto [name, value] : obj) {
     catalog::TaggedAddress& slot =
@@ -584,7 +584,7 @@ Status ReadServiceTaggedAddresses(const Reader& r, element v,
           return Status::Ok();
         }));
   }
-  *out = catalog::MakeFlatStringMap(std::move(pairs));
+  *out = catalog::MakeFlatStringMap<catalog::TaggedAddress>(std::move(pairs));
   return Status::Ok();
 }
 

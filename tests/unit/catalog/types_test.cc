@@ -141,19 +141,32 @@ TEST(FlatStringMap, IteratesInKeyOrderAndFindsByStringView) {
 }
 
 TEST(FlatStringMap, MakeSortsAndTheLastOfEqualKeysWins) {
-  std::vector<std::pair<std::string, std::string>> pairs = {
-      {"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}, {"a", "5"}};
-  StringMap m = MakeFlatStringMap(std::move(pairs));
+  FlatStringMapPairs<std::string> pairs = {{"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}, {"a", "5"}};
+  StringMap m = MakeFlatStringMap<std::string>(std::move(pairs));
   EXPECT_EQ(m, (StringMap{{"a", "5"}, {"b", "3"}, {"c", "4"}}));
-  EXPECT_EQ(m.capacity(), m.size());  // built with no spare room
-  EXPECT_TRUE(MakeFlatStringMap(std::vector<std::pair<std::string, std::string>>{}).empty());
+  EXPECT_EQ(m.capacity(), m.size());  // no spare room left by the duplicates
+  EXPECT_TRUE(MakeFlatStringMap<std::string>({}).empty());
 
-  FlatStringMap<TaggedAddress> tagged = MakeFlatStringMap(
-      std::vector<std::pair<std::string, TaggedAddress>>{{"wan_ipv4", {"10.0.0.2", 2}},
-                                                         {"lan_ipv4", {"10.0.0.1", 1}}});
+  FlatStringMap<TaggedAddress> tagged = MakeFlatStringMap<TaggedAddress>(
+      {{"wan_ipv4", {"10.0.0.2", 2}}, {"lan_ipv4", {"10.0.0.1", 1}}});
   ASSERT_EQ(tagged.size(), 2u);
   EXPECT_EQ(tagged.begin()->first, "lan_ipv4");
   EXPECT_EQ(tagged.begin()->second, (TaggedAddress{"10.0.0.1", 1}));
+}
+
+TEST(FlatStringMap, MakeTakesSortedPairsAsTheyAre) {
+  FlatStringMapPairs<std::string> pairs;
+  pairs.reserve(3);
+  pairs.emplace_back("a", "1");
+  pairs.emplace_back("b", "2");
+  pairs.emplace_back("c", "3");
+  const auto* storage = pairs.data();
+  StringMap m = MakeFlatStringMap<std::string>(std::move(pairs));
+  EXPECT_EQ(m, (StringMap{{"a", "1"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_EQ(&*m.begin(), storage);  // adopted, not copied
+  // Equal neighbours are not "sorted": the last one still wins.
+  StringMap dup = MakeFlatStringMap<std::string>({{"a", "1"}, {"a", "2"}});
+  EXPECT_EQ(dup, (StringMap{{"a", "2"}}));
 }
 
 TEST(FlatStringMap, ServiceDefinitionsCompareTheirMaps) {
