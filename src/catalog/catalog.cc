@@ -13,6 +13,7 @@
 #include <limits>
 #include <random>
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <spdlog/spdlog.h>
 
 #include "catalog/check_list.h"
@@ -132,8 +133,8 @@ class Catalog::Writer {
     std::map<std::string_view, ServiceRec, std::less<>> services;  // key: svc->id
     CheckList node_checks;
     // Every check on the node, service-level ones included, by its ID: finds a check without
-    // knowing its service.
-    std::unordered_map<std::string_view, const Check*> checks;
+    // knowing its service. Open addressing: no allocation per check.
+    boost::unordered_flat_map<std::string_view, const Check*> checks;
   };
   using NodeMap = std::map<std::string, NodeRec, std::less<>>;  // by lower-cased node name
   // A TTL deadline (clock ns) of one check. The check is the record in the tables: an entry is
