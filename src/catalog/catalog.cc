@@ -198,7 +198,7 @@ class Catalog::Writer {
     }
   }
 
-  // Mutation helpers: keep the tables, the name index, the store batch and dirty sets in step.
+  // Mutation helpers: keep the tables, the store batch and dirty sets in step.
   void MarkService(Tx& tx, const std::string& lower_name, const std::string& lower_node,
                    std::string_view id, uint64_t idx);
   // Marks every instance on the node (node record or node-level checks changed).
@@ -512,12 +512,10 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
                                  Service svc) {
   NodeRec& rec = nodes_.at(lower_node);
   auto existing = rec.services.find(svc.id);
-  // Kept until the checks below are refreshed.
-  std::shared_ptr<const Service> old =
-      existing == rec.services.end() ? nullptr : existing->second.svc;
+  const Service* old = existing == rec.services.end() ? nullptr : existing->second.svc.get();
   std::string lower_name = AsciiLower(svc.name);
-  MarkRenamed(tx, old.get(), lower_node, svc.id, lower_name, idx);
-  bool tags_changed = old && (old->tags != svc.tags || old->name != svc.name);
+  MarkRenamed(tx, old, lower_node, svc.id, lower_name, idx);
+  const bool tags_changed = old && (old->tags != svc.tags || old->name != svc.name);
   // Stored services are immutable: drop the spare room decoding and defaults left.
   svc.tagged_addresses.shrink_to_fit();
   svc.meta.shrink_to_fit();
@@ -544,6 +542,7 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
 void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node,
                                     const std::string& id) {
   auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return;
   NodeRec& rec = n->second;
   auto it = rec.services.find(id);
   if (it == rec.services.end()) return;
@@ -592,6 +591,7 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
 void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node,
                                   const std::string& id) {
   auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return;
   NodeRec& rec = n->second;
   std::shared_ptr<const Check> removed = UnfileCheck(n, id);
   if (removed == nullptr) return;
