@@ -2,7 +2,7 @@
 //
 // A service has one check or a few, and 100,000 services each paid a tree node per check in a
 // std::map keyed by a copy of the check ID (W4 in docs/PERFORMANCE.md). This keeps the checks in
-// a vector sorted by ID, with room for the first one inline, and keys by the records' own IDs.
+// a vector sorted by the records' own IDs, with room for the first one inline.
 // Inserting is linear in the number of checks of that one service or node.
 #pragma once
 
