@@ -13,8 +13,10 @@
 #include <limits>
 #include <random>
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <spdlog/spdlog.h>
 
+#include "catalog/check_list.h"
 #include "catalog/record_codec.h"
 #include "catalog/validate.h"
 #include "common/strings.h"
@@ -119,15 +121,33 @@ class Catalog::Writer {
   int64_t conflict_revision() const { return shared_ ? shared_->ConflictRevision() : 0; }
 
  private:
+  // The tables key by views of the IDs their records hold rather than by copies (W4 in
+  // docs/PERFORMANCE.md): a key is re-pointed whenever its record is replaced, and the helpers
+  // below (SetServiceRecord, FileCheck, UnfileCheck) are the only places that do so.
   struct ServiceRec {
     std::shared_ptr<const Service> svc;
-    std::map<std::string, std::shared_ptr<const Check>> checks;
+    CheckList checks;
   };
   struct NodeRec {
     std::shared_ptr<const Node> node;
-    std::map<std::string, ServiceRec> services;
-    std::map<std::string, std::shared_ptr<const Check>> node_checks;
-    std::unordered_map<std::string, std::string> check_owner;  // check ID -> service ID or ""
+    std::map<std::string_view, ServiceRec, std::less<>> services;  // key: svc->id
+    CheckList node_checks;
+    // Every check on the node, service-level ones included, by its ID: finds a check without
+    // knowing its service. Open addressing: no allocation per check.
+    boost::unordered_flat_map<std::string_view, const Check*> checks;
+  };
+  using NodeMap = std::map<std::string, NodeRec, std::less<>>;  // by lower-cased node name
+  // A TTL deadline (clock ns) of one check. The check is the record in the tables: an entry is
+  // removed whenever its record is replaced or removed, so it never outlives it.
+  struct TtlTimer {
+    int64_t deadline_ns = 0;
+    const Check* check = nullptr;
+  };
+  struct TtlTimerOrder {
+    bool operator()(const TtlTimer& a, const TtlTimer& b) const {
+      if (a.deadline_ns != b.deadline_ns) return a.deadline_ns < b.deadline_ns;
+      return std::less<const Check*>()(a.check, b.check);
+    }
   };
   // What one batch touched in one service group: the instances to rebuild, by
   // (lower-cased node, service ID), or every instance (`full`).
@@ -143,6 +163,8 @@ class Catalog::Writer {
     std::map<std::string, DirtyGroup> dirty_services;
     std::map<std::string, uint64_t> dirty_nodes;
     uint64_t nodes_index = 0, services_index = 0, checks_index = 0;
+    // The instances of the groups marked `full`, by lower-cased name (CollectInstances).
+    std::map<std::string, std::vector<std::shared_ptr<const Instance>>> full_instances;
   };
 
   // Request handlers: validate first, then mutate. `used` = the request consumed tx.next_index.
@@ -176,18 +198,26 @@ class Catalog::Writer {
     }
   }
 
-  // Mutation helpers: keep the tables, the name index, the store batch and dirty sets in step.
+  // Mutation helpers: keep the tables, the store batch and dirty sets in step.
   void MarkService(Tx& tx, const std::string& lower_name, const std::string& lower_node,
-                   const std::string& id, uint64_t idx);
+                   std::string_view id, uint64_t idx);
   // Marks every instance on the node (node record or node-level checks changed).
   void MarkAllOnNode(Tx& tx, const std::string& lower_node, uint64_t idx);
   void MarkNode(Tx& tx, const std::string& lower_node, uint64_t idx);
   void PutNode(Tx& tx, uint64_t idx, Node node);
   void PutService(Tx& tx, uint64_t idx, const std::string& lower_node, Service svc);
-  // Files instance (lower_node, id) under `lower_name` in by_name_, moving it out of the group
-  // of its previous name `srec.svc` (if any, and marking that group with `idx`).
-  void IndexServiceName(Tx& tx, const ServiceRec& srec, const std::string& lower_node,
-                        const std::string& id, const std::string& lower_name, uint64_t idx);
+  // When instance (lower_node, id) moves from the group of its previous definition `old` (may be
+  // null) to the group `lower_name`, marks the old group with `idx` so that it drops it.
+  void MarkRenamed(Tx& tx, const Service* old, const std::string& lower_node, std::string_view id,
+                   const std::string& lower_name, uint64_t idx);
+  // Stores `svc` as the record of its ID on the node, replacing the previous one.
+  static ServiceRec& SetServiceRecord(NodeRec& rec, std::shared_ptr<const Service> svc);
+  // Files `check` on node `n`: in its service's list (the service must be on the node) or the
+  // node's, in the ID index and, when this agent runs its TTL, in the timers; the check with its
+  // ID is unfiled first, wherever it was.
+  void FileCheck(NodeMap::iterator n, std::shared_ptr<const Check> check);
+  // Takes check `id` out of node `n`'s lists, ID index and timers; returns it (null if absent).
+  std::shared_ptr<const Check> UnfileCheck(NodeMap::iterator n, std::string_view id);
   void RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
   void PutCheck(Tx& tx, uint64_t idx, const std::string& lower_node, Check check);
   void RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
@@ -196,18 +226,24 @@ class Catalog::Writer {
   // A check built from a registration, keeping status/output/timers of an existing one.
   Check MakeCheck(const CheckSpec& spec, const std::string& node_name, const Service* svc,
                   const Check* existing, bool agent_owned) const;
-  const Check* FindCheck(const std::string& lower_node, const std::string& id) const;
+  const Check* FindCheck(const std::string& lower_node, std::string_view id) const;
   void SetStatus(Check& c, HealthStatus status) const;
-  void ScheduleTtl(const std::string& lower_node, const Check& c);
+  // Sets the TTL timer of `c` (a check in the tables of node `n`) if it has a deadline.
+  void ScheduleTtl(NodeMap::const_iterator n, const Check& c);
 
   Status Commit(Tx& tx);
   void Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* changes);
   std::shared_ptr<const ServiceGroup> BuildGroup(const std::string& lower_name,
                                                  const ServiceGroup* previous,
-                                                 const DirtyGroup& dirty) const;
-  // A fresh Instance from the master tables; nullptr when the instance no longer exists.
+                                                 const DirtyGroup& dirty, const Tx& tx) const;
+  // A fresh Instance from the master tables; nullptr when the instance no longer exists or is
+  // no longer in group `lower_name`.
   std::shared_ptr<const Instance> BuildInstance(const std::string& lower_node,
-                                                const std::string& id) const;
+                                                const std::string& id,
+                                                const std::string& lower_name) const;
+  static std::shared_ptr<const Instance> MakeInstance(const NodeRec& n, const ServiceRec& s);
+  // Every instance in the tables by lower-cased service name, each group in its order.
+  std::map<std::string, std::vector<std::shared_ptr<const Instance>>> CollectInstances() const;
   void RestoreFromSnapshot();  // after a failed commit
   void RebuildTimers();
 
@@ -220,15 +256,13 @@ class Catalog::Writer {
   bool leader_ = false;        // cluster mode: see Catalog::SetClusterRole
   std::set<std::string> live_;
 
-  std::map<std::string, NodeRec> nodes_;  // by lower-cased node name
-  // lower-cased service name -> (lower-cased node, service ID) of each instance
-  std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> by_name_;
+  NodeMap nodes_;
   uint64_t index_ = 0;
   SnapshotPtr snapshot_;
 
-  // TTL deadlines (clock ns) -> (node, check ID). Entries go stale when a check is updated or
-  // removed; they are checked against the check's own ttl_deadline_ns when they fire.
-  std::multimap<int64_t, std::pair<std::string, std::string>> ttl_timers_;
+  // One entry per TTL check whose timer this agent runs -> its node (a key of nodes_). An
+  // expiry is still checked against the check's ttl_deadline_ns when it is applied.
+  std::map<TtlTimer, const std::string*, TtlTimerOrder> ttl_timers_;
   int64_t next_reap_ns_ = 0;
   // When each check last moved its ModifyIndex for an output-only change.
   std::map<std::pair<std::string, std::string>, int64_t> output_bumps_;
@@ -244,9 +278,8 @@ class Catalog::Writer {
 Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
                                   std::string* stored_node_id) {
   struct Pending {
-    std::string lower_node;
-    std::string value;
-    std::string key;
+    std::string_view lower_node;  // views into kv.key
+    const store::KeyValue* kv;
   };
   std::vector<Pending> services, checks;
   for (store::KeyValue& kv : all) {
@@ -263,38 +296,40 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     } else if (StartsWith(key, "s/") || StartsWith(key, "c/")) {
       size_t sep = key.find(kKeySep);
       if (sep == std::string_view::npos) return Internal("load: malformed key " + kv.key);
-      Pending p{std::string(key.substr(2, sep - 2)), std::move(kv.value), kv.key};
-      (key[0] == 's' ? services : checks).push_back(std::move(p));
+      (key[0] == 's' ? services : checks).push_back({key.substr(2, sep - 2), &kv});
     } else {
       return Internal("load: unknown record key " + kv.key);
     }
   }
-  for (Pending& p : services) {
-    auto it = nodes_.find(p.lower_node);
-    if (it == nodes_.end()) return Internal("load: service record without node: " + p.key);
-    auto svc = DecodeServiceRecord(p.value);
-    if (!svc.ok()) return svc.status().WithContext("load service record " + p.key);
+  // The records come sorted by key, so a node's services and checks are consecutive.
+  auto it = nodes_.end();
+  for (const Pending& p : services) {
+    if (it == nodes_.end() || it->first != p.lower_node) it = nodes_.find(p.lower_node);
+    if (it == nodes_.end()) return Internal("load: service record without node: " + p.kv->key);
+    auto svc = DecodeServiceRecord(p.kv->value);
+    if (!svc.ok()) return svc.status().WithContext("load service record " + p.kv->key);
     index_ = std::max(index_, svc->modify_index);
-    by_name_[AsciiLower(svc->name)].insert({p.lower_node, svc->id});
-    std::string id = svc->id;
-    it->second.services[id].svc = std::make_shared<const Service>(std::move(*svc));
+    SetServiceRecord(it->second, std::make_shared<const Service>(std::move(*svc)));
   }
-  for (Pending& p : checks) {
-    auto it = nodes_.find(p.lower_node);
-    if (it == nodes_.end()) return Internal("load: check record without node: " + p.key);
-    auto check = DecodeCheckRecord(p.value);
-    if (!check.ok()) return check.status().WithContext("load check record " + p.key);
-    index_ = std::max(index_, check->modify_index);
-    NodeRec& n = it->second;
-    auto c = std::make_shared<const Check>(std::move(*check));
-    n.check_owner[c->id] = c->service_id;
-    if (c->service_id.empty()) {
-      n.node_checks[c->id] = c;
-    } else {
-      auto s = n.services.find(c->service_id);
-      if (s == n.services.end()) return Internal("load: check without service: " + p.key);
-      s->second.checks[c->id] = c;
+  it = nodes_.end();
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const Pending& p = checks[i];
+    if (it == nodes_.end() || it->first != p.lower_node) {
+      it = nodes_.find(p.lower_node);
+      if (it == nodes_.end()) return Internal("load: check record without node: " + p.kv->key);
+      size_t on_node = 1;
+      while (i + on_node < checks.size() && checks[i + on_node].lower_node == p.lower_node) {
+        ++on_node;
+      }
+      it->second.checks.reserve(it->second.checks.size() + on_node);
     }
+    auto check = DecodeCheckRecord(p.kv->value);
+    if (!check.ok()) return check.status().WithContext("load check record " + p.kv->key);
+    index_ = std::max(index_, check->modify_index);
+    if (!check->service_id.empty() && it->second.services.count(check->service_id) == 0) {
+      return Internal("load: check without service: " + p.kv->key);
+    }
+    FileCheck(it, std::make_shared<const Check>(std::move(*check)));
   }
   return Status();
 }
@@ -316,7 +351,10 @@ Status Catalog::Writer::Load() {
   snapshot_ = snap;
   Tx load_tx;
   load_tx.next_index = 0;
-  for (const auto& [lower, names] : by_name_) load_tx.dirty_services[lower].full = true;
+  load_tx.full_instances = CollectInstances();
+  for (const auto& [lower, group] : load_tx.full_instances) {
+    load_tx.dirty_services[lower].full = true;
+  }
   for (const auto& [lower, rec] : nodes_) load_tx.dirty_nodes[lower] = 0;
   SnapshotPtr published;
   ChangeSet ignored;
@@ -348,7 +386,8 @@ Status Catalog::Writer::Load() {
   node.name = options_.node_name;
   node.address = options_.node_address;
   node.datacenter = options_.datacenter;
-  node.meta = options_.node_meta;
+  node.meta = StringMap(boost::container::ordered_unique_range, options_.node_meta.begin(),
+                        options_.node_meta.end());
   node.tagged_addresses = {{"lan", node.address}, {"lan_ipv4", node.address},
                            {"wan", node.address}, {"wan_ipv4", node.address}};
   if (!options_.node_id.empty()) {
@@ -381,7 +420,8 @@ Status Catalog::Writer::Load() {
   if (used) tx.next_index++;
   BEACON_RETURN_IF_ERROR(Commit(tx));
   Publish(tx, &published, &ignored);
-  RebuildTimers();
+  // The timers were set as the checks were filed.
+  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
   return Status();
 }
 
@@ -389,11 +429,11 @@ Status Catalog::Writer::Load() {
 // Mutation helpers
 
 void Catalog::Writer::MarkService(Tx& tx, const std::string& lower_name,
-                                  const std::string& lower_node, const std::string& id,
+                                  const std::string& lower_node, std::string_view id,
                                   uint64_t idx) {
   DirtyGroup& d = tx.dirty_services[lower_name];
   d.index = std::max(d.index, idx);
-  if (!d.full) d.instances.emplace(lower_node, id);
+  if (!d.full) d.instances.emplace(lower_node, std::string(id));
 }
 
 void Catalog::Writer::MarkAllOnNode(Tx& tx, const std::string& lower_node, uint64_t idx) {
@@ -421,35 +461,78 @@ void Catalog::Writer::PutNode(Tx& tx, uint64_t idx, Node node) {
   tx.nodes_index = idx;
 }
 
-void Catalog::Writer::IndexServiceName(Tx& tx, const ServiceRec& srec,
-                                       const std::string& lower_node, const std::string& id,
-                                       const std::string& lower_name, uint64_t idx) {
-  if (srec.svc && AsciiLower(srec.svc->name) != lower_name) {
-    std::string old = AsciiLower(srec.svc->name);
-    by_name_[old].erase({lower_node, id});
-    MarkService(tx, old, lower_node, id, idx);
+void Catalog::Writer::MarkRenamed(Tx& tx, const Service* old, const std::string& lower_node,
+                                  std::string_view id, const std::string& lower_name,
+                                  uint64_t idx) {
+  if (old != nullptr && !EqualsIgnoreCase(old->name, lower_name)) {
+    MarkService(tx, AsciiLower(old->name), lower_node, id, idx);
   }
-  by_name_[lower_name].insert({lower_node, id});
+}
+
+Catalog::Writer::ServiceRec& Catalog::Writer::SetServiceRecord(NodeRec& rec,
+                                                               std::shared_ptr<const Service> svc) {
+  auto it = rec.services.lower_bound(svc->id);
+  if (it == rec.services.end() || it->first != svc->id) {
+    it = rec.services.emplace_hint(it, svc->id, ServiceRec{});
+    it->second.svc = std::move(svc);  // the object the key views stays where it is
+    return it->second;
+  }
+  // The key views the old record's ID: point it at the new record's before the old one can go.
+  auto node = rec.services.extract(it);
+  node.key() = svc->id;
+  node.mapped().svc = std::move(svc);
+  return rec.services.insert(std::move(node)).position->second;
+}
+
+void Catalog::Writer::FileCheck(NodeMap::iterator n, std::shared_ptr<const Check> check) {
+  // Keeps the check this one replaces alive until the tables no longer view its ID.
+  std::shared_ptr<const Check> old = UnfileCheck(n, check->id);
+  NodeRec& rec = n->second;
+  CheckList& list = check->service_id.empty() ? rec.node_checks
+                                              : rec.services.at(check->service_id).checks;
+  rec.checks.emplace(check->id, check.get());
+  if (OwnsTimersOf(n->first)) ScheduleTtl(n, *check);
+  list.Put(std::move(check));
+}
+
+std::shared_ptr<const Check> Catalog::Writer::UnfileCheck(NodeMap::iterator n,
+                                                          std::string_view id) {
+  NodeRec& rec = n->second;
+  auto indexed = rec.checks.find(id);
+  if (indexed == rec.checks.end()) return nullptr;
+  const Check* c = indexed->second;
+  ttl_timers_.erase(TtlTimer{c->ttl_deadline_ns, c});
+  rec.checks.erase(indexed);
+  if (c->service_id.empty()) return rec.node_checks.Erase(c->id);
+  auto s = rec.services.find(c->service_id);
+  return s == rec.services.end() ? nullptr : s->second.checks.Erase(c->id);
 }
 
 void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_node,
                                  Service svc) {
   NodeRec& rec = nodes_.at(lower_node);
-  ServiceRec& srec = rec.services[svc.id];
+  auto existing = rec.services.find(svc.id);
+  const Service* old = existing == rec.services.end() ? nullptr : existing->second.svc.get();
   std::string lower_name = AsciiLower(svc.name);
-  IndexServiceName(tx, srec, lower_node, svc.id, lower_name, idx);
-  bool tags_changed = srec.svc && (srec.svc->tags != svc.tags || srec.svc->name != svc.name);
+  MarkRenamed(tx, old, lower_node, svc.id, lower_name, idx);
+  const bool tags_changed = old && (old->tags != svc.tags || old->name != svc.name);
+  // Stored services are immutable: drop the spare room decoding and defaults left.
+  svc.tagged_addresses.shrink_to_fit();
+  svc.meta.shrink_to_fit();
   tx.writes.Put(ServiceKey(lower_node, svc.id), EncodeServiceRecord(svc));
-  srec.svc = std::make_shared<const Service>(std::move(svc));
+  ServiceRec& srec = SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
   if (tags_changed) {
     // Checks carry ServiceName and ServiceTags; refresh them without moving their indexes.
-    for (auto& [cid, c] : srec.checks) {
+    std::vector<std::shared_ptr<const Check>> refreshed;
+    for (const auto& c : srec.checks) {
       Check copy = *c;
       copy.service_name = srec.svc->name;
       copy.service_tags = srec.svc->tags;
-      tx.writes.Put(CheckKey(lower_node, cid), EncodeCheckRecord(copy));
-      c = std::make_shared<const Check>(std::move(copy));
+      tx.writes.Put(CheckKey(lower_node, copy.id), EncodeCheckRecord(copy));
+      refreshed.push_back(std::make_shared<const Check>(std::move(copy)));
     }
+    auto n = nodes_.find(lower_node);
+    for (auto& c : refreshed) FileCheck(n, std::move(c));
   }
   MarkService(tx, lower_name, lower_node, srec.svc->id, idx);
   MarkNode(tx, lower_node, idx);
@@ -458,19 +541,22 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
 
 void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node,
                                     const std::string& id) {
-  NodeRec& rec = nodes_.at(lower_node);
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return;
+  NodeRec& rec = n->second;
   auto it = rec.services.find(id);
   if (it == rec.services.end()) return;
   std::string lower_name = AsciiLower(it->second.svc->name);
-  for (const auto& [cid, c] : it->second.checks) {
+  std::vector<std::string> cids;
+  for (const auto& c : it->second.checks) cids.push_back(c->id);
+  for (const std::string& cid : cids) {
     tx.writes.Delete(CheckKey(lower_node, cid));
-    rec.check_owner.erase(cid);
+    UnfileCheck(n, cid);
     output_bumps_.erase({lower_node, cid});
   }
-  if (!it->second.checks.empty()) tx.checks_index = idx;
+  if (!cids.empty()) tx.checks_index = idx;
   tx.writes.Delete(ServiceKey(lower_node, id));
   rec.services.erase(it);
-  by_name_[lower_name].erase({lower_node, id});
   MarkService(tx, lower_name, lower_node, id, idx);
   MarkNode(tx, lower_node, idx);
   tx.services_index = idx;
@@ -478,31 +564,24 @@ void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& low
 
 void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_node,
                                Check check) {
-  NodeRec& rec = nodes_.at(lower_node);
-  auto owner = rec.check_owner.find(check.id);
-  if (owner != rec.check_owner.end() && owner->second != check.service_id) {
-    // The check moves between services (or between node and service): drop the old place.
-    if (owner->second.empty()) {
-      rec.node_checks.erase(check.id);
+  auto n = nodes_.find(lower_node);
+  NodeRec& rec = n->second;
+  if (const Check* old = FindCheck(lower_node, check.id);
+      old != nullptr && old->service_id != check.service_id) {
+    // The check moves between services (or between node and service): mark the old place.
+    if (old->service_id.empty()) {
       MarkAllOnNode(tx, lower_node, idx);
-    } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
-      s->second.checks.erase(check.id);
+    } else if (auto s = rec.services.find(old->service_id); s != rec.services.end()) {
       MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
     }
   }
-  rec.check_owner[check.id] = check.service_id;
   tx.writes.Put(CheckKey(lower_node, check.id), EncodeCheckRecord(check));
-  if (check.definition.type == CheckType::kTtl && check.ttl_deadline_ns > 0 &&
-      OwnsTimersOf(lower_node)) {
-    ScheduleTtl(lower_node, check);
-  }
   auto ptr = std::make_shared<const Check>(std::move(check));
+  FileCheck(n, ptr);
   if (ptr->service_id.empty()) {
-    rec.node_checks[ptr->id] = ptr;
     MarkAllOnNode(tx, lower_node, idx);
   } else {
-    ServiceRec& srec = rec.services.at(ptr->service_id);
-    srec.checks[ptr->id] = ptr;
+    const ServiceRec& srec = rec.services.at(ptr->service_id);
     MarkService(tx, AsciiLower(srec.svc->name), lower_node, ptr->service_id, idx);
   }
   MarkNode(tx, lower_node, idx);
@@ -511,17 +590,16 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
 
 void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower_node,
                                   const std::string& id) {
-  NodeRec& rec = nodes_.at(lower_node);
-  auto owner = rec.check_owner.find(id);
-  if (owner == rec.check_owner.end()) return;
-  if (owner->second.empty()) {
-    rec.node_checks.erase(id);
+  auto n = nodes_.find(lower_node);
+  if (n == nodes_.end()) return;
+  NodeRec& rec = n->second;
+  std::shared_ptr<const Check> removed = UnfileCheck(n, id);
+  if (removed == nullptr) return;
+  if (removed->service_id.empty()) {
     MarkAllOnNode(tx, lower_node, idx);
-  } else if (auto s = rec.services.find(owner->second); s != rec.services.end()) {
-    s->second.checks.erase(id);
+  } else if (auto s = rec.services.find(removed->service_id); s != rec.services.end()) {
     MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
   }
-  rec.check_owner.erase(owner);
   output_bumps_.erase({lower_node, id});
   tx.writes.Delete(CheckKey(lower_node, id));
   MarkNode(tx, lower_node, idx);
@@ -532,10 +610,10 @@ void Catalog::Writer::RemoveNode(Tx& tx, uint64_t idx, const std::string& lower_
   auto it = nodes_.find(lower_node);
   if (it == nodes_.end()) return;
   std::vector<std::string> ids;
-  for (const auto& [id, s] : it->second.services) ids.push_back(id);
+  for (const auto& [id, s] : it->second.services) ids.emplace_back(id);
   for (const std::string& id : ids) RemoveService(tx, idx, lower_node, id);
   std::vector<std::string> cids;
-  for (const auto& [cid, c] : it->second.node_checks) cids.push_back(cid);
+  for (const auto& c : it->second.node_checks) cids.push_back(c->id);
   for (const std::string& cid : cids) RemoveCheck(tx, idx, lower_node, cid);
   tx.writes.Delete(NodeKey(lower_node));
   nodes_.erase(lower_node);
@@ -544,19 +622,11 @@ void Catalog::Writer::RemoveNode(Tx& tx, uint64_t idx, const std::string& lower_
 }
 
 const Check* Catalog::Writer::FindCheck(const std::string& lower_node,
-                                        const std::string& id) const {
+                                        std::string_view id) const {
   auto n = nodes_.find(lower_node);
   if (n == nodes_.end()) return nullptr;
-  auto owner = n->second.check_owner.find(id);
-  if (owner == n->second.check_owner.end()) return nullptr;
-  if (owner->second.empty()) {
-    auto c = n->second.node_checks.find(id);
-    return c == n->second.node_checks.end() ? nullptr : c->second.get();
-  }
-  auto s = n->second.services.find(owner->second);
-  if (s == n->second.services.end()) return nullptr;
-  auto c = s->second.checks.find(id);
-  return c == s->second.checks.end() ? nullptr : c->second.get();
+  auto c = n->second.checks.find(id);
+  return c == n->second.checks.end() ? nullptr : c->second;
 }
 
 void Catalog::Writer::SetStatus(Check& c, HealthStatus status) const {
@@ -570,8 +640,10 @@ void Catalog::Writer::SetStatus(Check& c, HealthStatus status) const {
   c.status = status;
 }
 
-void Catalog::Writer::ScheduleTtl(const std::string& lower_node, const Check& c) {
-  ttl_timers_.emplace(c.ttl_deadline_ns, std::make_pair(lower_node, c.id));
+void Catalog::Writer::ScheduleTtl(NodeMap::const_iterator n, const Check& c) {
+  if (c.definition.type == CheckType::kTtl && c.ttl_deadline_ns > 0) {
+    ttl_timers_.emplace(TtlTimer{c.ttl_deadline_ns, &c}, &n->first);
+  }
 }
 
 Check Catalog::Writer::MakeCheck(const CheckSpec& spec, const std::string& node_name,
@@ -646,8 +718,8 @@ Status Catalog::Writer::Apply(Tx& tx, const RegisterService& r, bool* used) {
   }
   if (r.replace_existing_checks) {
     std::vector<std::string> drop;
-    for (const auto& [cid, c] : node.services.at(r.service.id).checks) {
-      if (!wanted.count(cid)) drop.push_back(cid);
+    for (const auto& c : node.services.at(r.service.id).checks) {
+      if (!wanted.count(c->id)) drop.push_back(c->id);
     }
     for (const std::string& cid : drop) {
       RemoveCheck(tx, idx, local_, cid);
@@ -704,7 +776,7 @@ Status Catalog::Writer::Apply(Tx& tx, const UpdateTtl& r, bool* used) {
     if (auto s = node.services.find(r.check_id); s != node.services.end()) {
       const Check* only = nullptr;
       int ttl_checks = 0;
-      for (const auto& [cid, c] : s->second.checks) {
+      for (const auto& c : s->second.checks) {
         if (c->definition.type == CheckType::kTtl) {
           ++ttl_checks;
           only = c.get();
@@ -919,11 +991,11 @@ Status Catalog::Writer::Apply(Tx& tx, const ReapCritical&, bool* used) {
   std::vector<std::pair<std::string, std::string>> reap;  // (lower node, service ID)
   for (const auto& [lower_node, node] : nodes_) {
     if (!OwnsTimersOf(lower_node)) continue;
-    if (lower_node != local_ && node.node_checks.count(std::string(kSerfHealthCheckId)) == 0) {
+    if (lower_node != local_ && node.node_checks.Find(kSerfHealthCheckId) == nullptr) {
       continue;  // a catalog-registered node: nobody's agent reaps it (as in Consul)
     }
     for (const auto& [id, s] : node.services) {
-      for (const auto& [cid, c] : s.checks) {
+      for (const auto& c : s.checks) {
         int64_t after = c->definition.deregister_critical_service_after.count();
         if (after <= 0 || c->status != HealthStatus::kCritical || c->critical_since_ns == 0) {
           continue;
@@ -1034,19 +1106,39 @@ Status Catalog::Writer::Commit(Tx& tx) {
   return Status();
 }
 
-std::shared_ptr<const Instance> Catalog::Writer::BuildInstance(const std::string& lower_node,
-                                                               const std::string& id) const {
+std::shared_ptr<const Instance> Catalog::Writer::MakeInstance(const NodeRec& n,
+                                                              const ServiceRec& s) {
+  auto inst = std::make_shared<Instance>();
+  inst->node = n.node;
+  inst->service = s.svc;
+  inst->checks.reserve(s.checks.size() + n.node_checks.size());
+  for (const auto& c : s.checks) inst->checks.push_back(c);
+  for (const auto& c : n.node_checks) inst->checks.push_back(c);
+  return inst;
+}
+
+std::shared_ptr<const Instance> Catalog::Writer::BuildInstance(
+    const std::string& lower_node, const std::string& id, const std::string& lower_name) const {
   auto n = nodes_.find(lower_node);
   if (n == nodes_.end()) return nullptr;
   auto s = n->second.services.find(id);
   if (s == n->second.services.end()) return nullptr;
-  auto inst = std::make_shared<Instance>();
-  inst->node = n->second.node;
-  inst->service = s->second.svc;
-  inst->checks.reserve(s->second.checks.size() + n->second.node_checks.size());
-  for (const auto& [cid, c] : s->second.checks) inst->checks.push_back(c);
-  for (const auto& [cid, c] : n->second.node_checks) inst->checks.push_back(c);
-  return inst;
+  // Renamed into another group: that group lists it now.
+  if (!EqualsIgnoreCase(s->second.svc->name, lower_name)) return nullptr;
+  return MakeInstance(n->second, s->second);
+}
+
+std::map<std::string, std::vector<std::shared_ptr<const Instance>>>
+Catalog::Writer::CollectInstances() const {
+  // Nodes and their services are walked in (lower-cased node, service ID) order, which is the
+  // order of a group's instances.
+  std::map<std::string, std::vector<std::shared_ptr<const Instance>>> out;
+  for (const auto& [lower_node, n] : nodes_) {
+    for (const auto& [id, s] : n.services) {
+      out[AsciiLower(s.svc->name)].push_back(MakeInstance(n, s));
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -1060,24 +1152,22 @@ int CompareInstanceKey(const Instance& inst, const std::pair<std::string, std::s
 
 std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::string& lower_name,
                                                                 const ServiceGroup* previous,
-                                                                const DirtyGroup& dirty) const {
+                                                                const DirtyGroup& dirty,
+                                                                const Tx& tx) const {
   auto g = std::make_shared<ServiceGroup>();
   g->index = std::max(previous ? previous->index : 0, dirty.index);
   if (previous) g->name = previous->name;
-  if (dirty.full || previous == nullptr) {
-    auto it = by_name_.find(lower_name);
-    if (it != by_name_.end()) {
-      g->instances.reserve(it->second.size());
-      for (const auto& [lower_node, id] : it->second) {
-        if (auto inst = BuildInstance(lower_node, id)) g->instances.push_back(std::move(inst));
-      }
-    }
+  if (dirty.full) {
+    auto it = tx.full_instances.find(lower_name);
+    if (it != tx.full_instances.end()) g->instances = it->second;
   } else {
     // Merge the previous (sorted) instances with the touched keys (sorted the same way): keep
-    // untouched instances as they are, rebuild touched ones, drop the ones that are gone. A batch
-    // touches few instances of a group, so each touched key's place is found by binary search
-    // and the untouched runs between them are copied whole, without comparing each instance.
-    const auto& prev = previous->instances;
+    // untouched instances as they are, rebuild touched ones, drop the ones that are gone. A
+    // group new in this batch has only touched instances. A batch touches few instances of a
+    // group, so each touched key's place is found by binary search and the untouched runs
+    // between them are copied whole, without comparing each instance.
+    static const std::vector<std::shared_ptr<const Instance>> kNone;
+    const auto& prev = previous != nullptr ? previous->instances : kNone;
     g->instances.reserve(prev.size() + dirty.instances.size());
     auto from = prev.begin();
     for (const auto& key : dirty.instances) {
@@ -1087,7 +1177,9 @@ std::shared_ptr<const ServiceGroup> Catalog::Writer::BuildGroup(const std::strin
       g->instances.insert(g->instances.end(), from, at);
       from = at;
       if (from != prev.end() && CompareInstanceKey(**from, key) == 0) ++from;  // replaced
-      if (auto inst = BuildInstance(key.first, key.second)) g->instances.push_back(std::move(inst));
+      if (auto inst = BuildInstance(key.first, key.second, lower_name)) {
+        g->instances.push_back(std::move(inst));
+      }
     }
     g->instances.insert(g->instances.end(), from, prev.end());
   }
@@ -1107,7 +1199,7 @@ void Catalog::Writer::Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* c
   for (const auto& [lower, dirty] : tx.dirty_services) {
     auto prev = snap->services.find(lower);
     snap->services[lower] =
-        BuildGroup(lower, prev == snap->services.end() ? nullptr : prev->second.get(), dirty);
+        BuildGroup(lower, prev == snap->services.end() ? nullptr : prev->second.get(), dirty, tx);
     if (dirty.index != 0) changes->keys.push_back(WatchKeyService(lower));
   }
   for (const auto& [lower, idx] : tx.dirty_nodes) {
@@ -1120,7 +1212,7 @@ void Catalog::Writer::Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* c
       auto e = std::make_shared<NodeEntry>();
       e->node = n->second.node;
       e->index = std::max(prev == snap->nodes.end() ? 0 : prev->second->index, idx);
-      for (const auto& [cid, c] : n->second.node_checks) e->node_checks.push_back(c);
+      e->node_checks.assign(n->second.node_checks.begin(), n->second.node_checks.end());
       snap->nodes[lower] = std::move(e);
       snap->node_tombstones.erase(lower);
     }
@@ -1143,62 +1235,49 @@ void Catalog::Writer::Publish(const Tx& tx, SnapshotPtr* published, ChangeSet* c
 }
 
 void Catalog::Writer::RestoreFromSnapshot() {
+  ttl_timers_.clear();  // before the checks they point to can go
   nodes_.clear();
-  by_name_.clear();
   output_bumps_.clear();
   for (const auto& [lower, entry] : snapshot_->nodes) {
-    NodeRec& rec = nodes_[lower];
-    rec.node = entry->node;
-    for (const auto& c : entry->node_checks) {
-      rec.node_checks[c->id] = c;
-      rec.check_owner[c->id] = "";
-    }
+    auto n = nodes_.try_emplace(lower).first;
+    n->second.node = entry->node;
+    for (const auto& c : entry->node_checks) FileCheck(n, c);
   }
   for (const auto& [lower_name, group] : snapshot_->services) {
     for (const auto& inst : group->instances) {
-      std::string lower_node = AsciiLower(inst->node->name);
-      NodeRec& rec = nodes_[lower_node];
-      ServiceRec& srec = rec.services[inst->service->id];
-      srec.svc = inst->service;
+      auto n = nodes_.try_emplace(AsciiLower(inst->node->name)).first;
+      SetServiceRecord(n->second, inst->service);
       for (const auto& c : inst->checks) {
-        if (c->service_id.empty()) continue;
-        srec.checks[c->id] = c;
-        rec.check_owner[c->id] = c->service_id;
+        if (!c->service_id.empty()) FileCheck(n, c);
       }
-      by_name_[lower_name].insert({lower_node, inst->service->id});
     }
   }
   index_ = snapshot_->index;
-  RebuildTimers();
+  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
 }
 
 void Catalog::Writer::RebuildTimers() {
   ttl_timers_.clear();
-  for (const auto& [lower, rec] : nodes_) {
-    if (!OwnsTimersOf(lower)) continue;
-    auto add = [&](const std::shared_ptr<const Check>& c) {
-      if (c->definition.type == CheckType::kTtl && c->ttl_deadline_ns > 0) ScheduleTtl(lower, *c);
-    };
-    for (const auto& [cid, c] : rec.node_checks) add(c);
-    for (const auto& [id, s] : rec.services) {
-      for (const auto& [cid, c] : s.checks) add(c);
-    }
+  for (auto n = nodes_.cbegin(); n != nodes_.cend(); ++n) {
+    if (!OwnsTimersOf(n->first)) continue;
+    for (const auto& [id, c] : n->second.checks) ScheduleTtl(n, *c);
   }
   next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
 }
 
 int64_t Catalog::Writer::NextTimerNs() const {
   int64_t next = next_reap_ns_;
-  if (!ttl_timers_.empty()) next = std::min(next, ttl_timers_.begin()->first);
+  if (!ttl_timers_.empty()) next = std::min(next, ttl_timers_.begin()->first.deadline_ns);
   return next;
 }
 
 std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now, bool force_reap) {
   std::vector<WriteRequest> out;
-  while (!ttl_timers_.empty() && ttl_timers_.begin()->first <= now) {
-    auto node = ttl_timers_.begin();
-    out.push_back(ExpireTtl{node->second.first, node->second.second, node->first});
-    ttl_timers_.erase(node);
+  while (!ttl_timers_.empty() && ttl_timers_.begin()->first.deadline_ns <= now) {
+    auto timer = ttl_timers_.begin();
+    const Check& c = *timer->first.check;
+    out.push_back(ExpireTtl{*timer->second, c.id, c.ttl_deadline_ns});
+    ttl_timers_.erase(timer);
   }
   if (force_reap || next_reap_ns_ <= now) {
     out.push_back(ReapCritical{});
@@ -1260,12 +1339,12 @@ Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uin
       return Status();
     }
     BEACON_ASSIGN_OR_RETURN(Service svc, DecodeServiceRecord(*ch.value));
-    ServiceRec& srec = rec.services[svc.id];
-    uint64_t idx =
-        (!srec.svc || svc.modify_index > srec.svc->modify_index) ? svc.modify_index : 0;
+    auto existing = rec.services.find(svc.id);
+    const Service* old = existing == rec.services.end() ? nullptr : existing->second.svc.get();
+    uint64_t idx = (!old || svc.modify_index > old->modify_index) ? svc.modify_index : 0;
     std::string lower_name = AsciiLower(svc.name);
-    IndexServiceName(tx, srec, lower_node, id, lower_name, txn_index);
-    srec.svc = std::make_shared<const Service>(std::move(svc));
+    MarkRenamed(tx, old, lower_node, id, lower_name, txn_index);
+    SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
     MarkService(tx, lower_name, lower_node, id, idx);
     MarkNode(tx, lower_node, idx);
     if (idx != 0) tx.services_index = idx;
@@ -1295,8 +1374,8 @@ void Catalog::Writer::ApplyExternal(const store::ChangeBatch& batch, SnapshotPtr
     std::set<std::string> old_services, old_nodes;
     for (const auto& [lower, g] : snapshot_->services) old_services.insert(lower);
     for (const auto& [lower, e] : snapshot_->nodes) old_nodes.insert(lower);
+    ttl_timers_.clear();  // before the checks they point to can go
     nodes_.clear();
-    by_name_.clear();
     output_bumps_.clear();
     std::vector<store::KeyValue> all;
     for (const store::Change& c : batch.changes) {
@@ -1311,7 +1390,8 @@ void Catalog::Writer::ApplyExternal(const store::ChangeBatch& batch, SnapshotPtr
       return;
     }
     const uint64_t idx = index_;
-    for (const auto& [lower, names] : by_name_) old_services.insert(lower);
+    tx.full_instances = CollectInstances();
+    for (const auto& [lower, group] : tx.full_instances) old_services.insert(lower);
     for (const std::string& lower : old_services) {
       DirtyGroup& d = tx.dirty_services[lower];
       d.full = true;

@@ -105,7 +105,7 @@ void Put(JsonWriter& w, std::string_view key, const std::vector<std::string>& li
   }
   w.EndArray();
 }
-void Put(JsonWriter& w, std::string_view key, const std::map<std::string, std::string>& map) {
+void Put(JsonWriter& w, std::string_view key, const StringMap& map) {
   Key(w, key);
   w.StartObject();
   for (const auto& [k, v] : map) {
@@ -238,15 +238,18 @@ class Reader {
     }
     return Status::Ok();
   }
-  Status Get(element v, std::string_view key, std::map<std::string, std::string>* out) const {
+  Status Get(element v, std::string_view key, StringMap* out) const {
     simdjson::dom::object obj;
     if (v.get(obj) != simdjson::SUCCESS) {
       return Error(key, "expected an object");
     }
-    out->clear();
+    FlatStringMapPairs<std::string> pairs;
+    pairs.reserve(obj.size());
     for (auto [k, value] : obj) {
-      BEACON_RETURN_IF_ERROR(Get(value, key, &(*out)[std::string(k)]));
+      std::string& slot = pairs.emplace_back(std::string(k), std::string()).second;
+      BEACON_RETURN_IF_ERROR(Get(value, key, &slot));
     }
+    *out = MakeFlatStringMap<std::string>(std::move(pairs));
     return Status::Ok();
   }
   Status Get(element v, std::string_view key,
@@ -296,10 +299,12 @@ Status ReadRecord(std::string_view bytes, const Reader& r, std::string_view kind
 }
 
 Status GetTaggedAddresses(const Reader& r, element v, std::string_view key,
-                          std::map<std::string, TaggedAddress>* out) {
-  out->clear();
-  return r.ForEach(v, key, [&](std::string_view name, element value) {
-    TaggedAddress& slot = (*out)[std::string(name)];
+                          FlatStringMap<TaggedAddress>* out) {
+  FlatStringMapPairs<TaggedAddress> pairs;
+  simdjson::dom::object obj;
+  if (v.get(obj) == simdjson::SUCCESS) pairs.reserve(obj.size());
+  BEACON_RETURN_IF_ERROR(r.ForEach(v, key, [&](std::string_view name, element value) {
+    TaggedAddress& slot = pairs.emplace_back(std::string(name), TaggedAddress{}).second;
     return r.ForEach(value, key, [&](std::string_view k, element fv) {
       if (k == "addr") {
         return r.Get(fv, key, &slot.address);
@@ -309,7 +314,9 @@ Status GetTaggedAddresses(const Reader& r, element v, std::string_view key,
       }
       return Status::Ok();
     });
-  });
+  }));
+  *out = MakeFlatStringMap<TaggedAddress>(std::move(pairs));
+  return Status::Ok();
 }
 
 Status GetDefinition(const Reader& r, element v, CheckDefinition* d) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "catalog/types.h"
 
 namespace beacon::catalog {
@@ -25,7 +27,9 @@ struct Instance {
   std::shared_ptr<const Node> node;
   std::shared_ptr<const Service> service;
   // The service's own checks (by check ID), then its node's node-level checks (by check ID).
-  std::vector<std::shared_ptr<const Check>> checks;
+  // Typically one of each: held inline, which saves an allocation per instance (W4 in
+  // docs/PERFORMANCE.md).
+  boost::container::small_vector<std::shared_ptr<const Check>, 2> checks;
 };
 
 // Every instance of one service name (names compare case-insensitively).

@@ -23,7 +23,7 @@ bool IsIpv6(const std::string& s) {
   return inet_pton(AF_INET6, s.c_str(), &a) == 1;
 }
 
-Status ValidateMeta(const std::map<std::string, std::string>& meta) {
+Status ValidateMeta(const StringMap& meta) {
   if (meta.size() > kMaxMetaPairs) {
     return InvalidArgument("Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs");
   }

@@ -218,15 +218,16 @@ class Reader {
   }
 
   // An object of strings (Meta, node TaggedAddresses). Keys are data: kept exactly as sent.
-  Status Read(element v, std::string_view field, std::map<std::string, std::string>* out) const {
+  Status Read(element v, std::string_view field, catalog::StringMap* out) const {
     simdjson::dom::object obj;
     if (v.get(obj) != simdjson::SUCCESS) {
       return TypeError(PathOf(field), "an object of strings", v);
     }
     out->clear();
+    catalog::FlatStringMapPairs<std::string> pairs;
+    pairs.reserve(obj.size());
     for (auto [key, value] : obj) {
-      std::string& slot = (*out)[std::string(key)];
-      slot.clear();
+      std::string& slot = pairs.emplace_back(std::string(key), std::string()).second;
       if (!value.is_null()) {
         std::string_view s;
         if (value.get(s) != simdjson::SUCCESS) {
@@ -235,6 +236,7 @@ class Reader {
         slot.assign(s);
       }
     }
+    *out = catalog::MakeFlatStringMap<std::string>(std::move(pairs));
     return Status::Ok();
   }
 
@@ -554,16 +556,18 @@ Status DecodeCheckList(const Reader& r, element v, std::string_view field, Check
 // ---- services ---------------------------------------------------------------------------------
 
 Status ReadServiceTaggedAddresses(const Reader& r, element v,
-                                  std::map<std::string, catalog::TaggedAddress>* out) {
+                                  catalog::FlatStringMap<catalog::TaggedAddress>* out) {
   std::string path = r.PathOf("TaggedAddresses");
   simdjson::dom::object obj;
   if (v.get(obj) != simdjson::SUCCESS) {
     return TypeError(path, "an object", v);
   }
   out->clear();
+  catalog::FlatStringMapPairs<catalog::TaggedAddress> pairs;
+  pairs.reserve(obj.size());
   for (auto [name, value] : obj) {
-    catalog::TaggedAddress& slot = (*out)[std::string(name)];
-    slot = {};
+    catalog::TaggedAddress& slot =
+        pairs.emplace_back(std::string(name), catalog::TaggedAddress{}).second;
     if (value.is_null()) {
       continue;
     }
@@ -580,6 +584,7 @@ Status ReadServiceTaggedAddresses(const Reader& r, element v,
           return Status::Ok();
         }));
   }
+  *out = catalog::MakeFlatStringMap<catalog::TaggedAddress>(std::move(pairs));
   return Status::Ok();
 }
 

@@ -127,7 +127,7 @@ void WriteStringList(W& w, const std::vector<std::string>& list) {
 }
 
 template <typename W>
-void WriteStringMap(W& w, const std::map<std::string, std::string>& map) {
+void WriteStringMap(W& w, const catalog::StringMap& map) {
   w.StartObject();
   for (const auto& [k, v] : map) {
     KeyStr(w, k);
@@ -137,7 +137,8 @@ void WriteStringMap(W& w, const std::map<std::string, std::string>& map) {
 }
 
 template <typename W>
-void WriteServiceTaggedAddresses(W& w, const std::map<std::string, catalog::TaggedAddress>& map) {
+void WriteServiceTaggedAddresses(W& w,
+                                 const catalog::FlatStringMap<catalog::TaggedAddress>& map) {
   w.StartObject();
   for (const auto& [k, v] : map) {
     KeyStr(w, k);

@@ -1266,7 +1266,7 @@ const std::vector<std::string>& StringListValue(const Match& m, const Subject& s
   return s.service->tags;  // Field::kServiceTags
 }
 
-const std::map<std::string, std::string>& StringMapValue(const Match& m, const Subject& s) {
+const catalog::StringMap& StringMapValue(const Match& m, const Subject& s) {
   switch (m.field) {
     case Field::kNodeTaggedAddresses:
       return s.node->tagged_addresses;
@@ -1353,7 +1353,7 @@ bool EvalMatchOn(const Match& m, const Subject& s) {
       });
     }
     case Kind::kStringMap: {
-      const std::map<std::string, std::string>& map = StringMapValue(m, s);
+      const catalog::StringMap& map = StringMapValue(m, s);
       return EvalContainer(m.op, map.size(), [&] { return map.contains(m.text); });
     }
     case Kind::kTaggedMap: {

@@ -342,5 +342,64 @@ TEST_F(CatalogTest, CatalogRegisterExternalNode) {
   EXPECT_EQ(catalog_->Current()->FindNode("ext"), nullptr);
 }
 
+TEST_F(CatalogTest, RenamedServiceMovesToItsNewGroup) {
+  Write(Web("web-1"));
+  Write(Web("web-2"));
+  RegisterService renamed = Web("web-1");
+  renamed.service.name = "API";
+  uint64_t idx = Write(renamed);
+  EXPECT_EQ(Health("web"), "web-2[service:web-2=critical;serfHealth=passing;]");
+  EXPECT_EQ(Health("api"), "web-1[service:web-1=critical;serfHealth=passing;]");
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), idx);  // the old group saw a removal
+  Reopen();
+  EXPECT_EQ(Health("web"), "web-2[service:web-2=critical;serfHealth=passing;]");
+  EXPECT_EQ(Health("api"), "web-1[service:web-1=critical;serfHealth=passing;]");
+}
+
+TEST_F(CatalogTest, TtlTimerFollowsTheCurrentCheck) {
+  Write(Web("web-1"));
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
+  clock_.Advance(6s);
+  // Each of these replaces the check record: a heartbeat, then new tags (which rewrites the
+  // check's ServiceTags and keeps its deadline).
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
+  Write(Web("web-1", {"v2"}));
+  clock_.Advance(6s);  // past the first deadline, not the second
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=passing;serfHealth=passing;]");
+  clock_.Advance(5s);
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
+}
+
+TEST_F(CatalogTest, TtlTimerOfARemovedCheckNeverFires) {
+  Write(Web("web-1"));
+  Write(Web("web-2"));
+  Write(DeregisterService{"web-1"});
+  RegisterCheck check;
+  check.check.id = "node-ttl";
+  check.check.name = "node ttl";
+  check.check.definition.type = CheckType::kTtl;
+  check.check.definition.ttl = 10s;
+  Write(check);
+  Write(DeregisterCheck{"node-ttl"});
+  clock_.Advance(11s);
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "web-2[service:web-2=critical;serfHealth=passing;]");
+  EXPECT_EQ(catalog_->Current()->FindNode("node1")->node_checks.size(), 1u);
+}
+
+TEST_F(CatalogTest, FailedCommitKeepsTheTimers) {
+  Write(Web("web-1"));
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
+  store_.FailCommitsForTest(Unavailable("disk gone"));
+  auto r = catalog_->SubmitAndWait(UpdateTtl{"service:web-1", HealthStatus::kPassing, "later"});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  store_.FailCommitsForTest(Status());
+  clock_.Advance(11s);
+  catalog_->RunTimersForTest();
+  EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
+}
+
 }  // namespace
 }  // namespace beacon::catalog

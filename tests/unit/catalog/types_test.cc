@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace beacon::catalog {
 namespace {
@@ -119,6 +122,63 @@ TEST(Check, SameDefinitionSeesExtendedFields) {
   CheckDefinition changed = HttpDefinition();
   changed.body = "{}";
   b.definition = changed;
+  EXPECT_FALSE(a.SameDefinition(b));
+}
+
+TEST(FlatStringMap, IteratesInKeyOrderAndFindsByStringView) {
+  StringMap m = {{"wan_ipv4", "b"}, {"lan_ipv4", "a"}, {"Zone", "z"}};
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : m) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"Zone", "lan_ipv4", "wan_ipv4"}));
+  std::string_view key = "lan_ipv4";
+  ASSERT_NE(m.find(key), m.end());
+  EXPECT_EQ(m.find(key)->second, "a");
+  EXPECT_TRUE(m.contains(std::string_view("Zone")));
+  EXPECT_FALSE(m.contains(std::string_view("zone")));
+  m["lan"] = "c";
+  EXPECT_EQ(m.begin()[1].first, "lan");
+  EXPECT_EQ(m, (StringMap{{"lan", "c"}, {"lan_ipv4", "a"}, {"wan_ipv4", "b"}, {"Zone", "z"}}));
+}
+
+TEST(FlatStringMap, MakeSortsAndTheLastOfEqualKeysWins) {
+  FlatStringMapPairs<std::string> pairs = {{"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}, {"a", "5"}};
+  StringMap m = MakeFlatStringMap<std::string>(std::move(pairs));
+  EXPECT_EQ(m, (StringMap{{"a", "5"}, {"b", "3"}, {"c", "4"}}));
+  EXPECT_EQ(m.capacity(), m.size());  // no spare room left by the duplicates
+  EXPECT_TRUE(MakeFlatStringMap<std::string>({}).empty());
+
+  FlatStringMap<TaggedAddress> tagged = MakeFlatStringMap<TaggedAddress>(
+      {{"wan_ipv4", {"10.0.0.2", 2}}, {"lan_ipv4", {"10.0.0.1", 1}}});
+  ASSERT_EQ(tagged.size(), 2u);
+  EXPECT_EQ(tagged.begin()->first, "lan_ipv4");
+  EXPECT_EQ(tagged.begin()->second, (TaggedAddress{"10.0.0.1", 1}));
+}
+
+TEST(FlatStringMap, MakeTakesSortedPairsAsTheyAre) {
+  FlatStringMapPairs<std::string> pairs;
+  pairs.reserve(3);
+  pairs.emplace_back("a", "1");
+  pairs.emplace_back("b", "2");
+  pairs.emplace_back("c", "3");
+  const auto* storage = pairs.data();
+  StringMap m = MakeFlatStringMap<std::string>(std::move(pairs));
+  EXPECT_EQ(m, (StringMap{{"a", "1"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_EQ(&*m.begin(), storage);  // adopted, not copied
+  // Equal neighbours are not "sorted": the last one still wins.
+  StringMap dup = MakeFlatStringMap<std::string>({{"a", "1"}, {"a", "2"}});
+  EXPECT_EQ(dup, (StringMap{{"a", "2"}}));
+}
+
+TEST(FlatStringMap, ServiceDefinitionsCompareTheirMaps) {
+  Service a;
+  a.meta = {{"version", "1"}, {"team", "core"}};
+  a.tagged_addresses = {{"lan_ipv4", {"10.0.0.1", 80}}};
+  Service b = a;
+  EXPECT_TRUE(a.SameDefinition(b));
+  b.meta["version"] = "2";
+  EXPECT_FALSE(a.SameDefinition(b));
+  b = a;
+  b.tagged_addresses["lan_ipv4"].port = 81;
   EXPECT_FALSE(a.SameDefinition(b));
 }
 

@@ -26,7 +26,7 @@ struct InstanceSpec {
 class CatalogBuilder {
  public:
   CatalogBuilder& Node(const std::string& name, const std::string& address,
-                       std::map<std::string, std::string> meta = {},
+                       catalog::StringMap meta = {},
                        std::vector<catalog::HealthStatus> node_checks = {}) {
     auto node = std::make_shared<catalog::Node>();
     node->name = name;
