@@ -135,15 +135,7 @@ Status MakeDirs(std::string dir) {
   return Status();
 }
 
-void SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);  // best effort, as in MakeDirs
-    ::close(fd);
-  }
-}
-
-// As SyncDir, but says whether the directory is known durable (false with errno set).
+// fsyncs `dir` so that its entries are durable; false (errno set) when that is not known.
 bool SyncDirChecked(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -158,6 +150,10 @@ bool SyncDirChecked(const std::string& dir) {
   }
   errno = err;
   return rc == 0;
+}
+
+void SyncDir(const std::string& dir) {
+  (void)SyncDirChecked(dir);  // best effort: some filesystems refuse fsync on directories
 }
 
 // The Status for an OS error `err` while working on the commit log.
@@ -691,7 +687,8 @@ Status SqliteStore::RecoverLog() {
   // parse or does not follow (zeros, a record torn by a crash, an older record of a recycled
   // file). The next segment starts right after: it was started only once this one was full.
   std::string all;
-  int64_t expected = -1;  // the revision the next record must have; -1 before the first record
+  int64_t start = -1;     // the first revision collected; -1 before the first record
+  int64_t expected = -1;  // the revision the next record must have
   for (const auto& [first, path] : segments) {
     MappedFile file;
     BEACON_RETURN_IF_ERROR(file.Open(path));
@@ -712,16 +709,14 @@ Status SqliteStore::RecoverLog() {
                       std::to_string(expected) + " to " + std::to_string(first - 1));
     }
     all.append(bytes.substr(0, end));
+    if (start == -1) start = first;
     expected = next;
   }
-  if (expected != -1 && expected - 1 > folded_revision_) {
+  if (start != -1) {
     // The log must reach back to what SQLite has, or commits in between were lost.
-    commit_log::RecordView record;
-    size_t offset = 0;
-    commit_log::ParseRecord(all, &offset, &record);
-    if (record.revision > folded_revision_ + 1) {
+    if (start > folded_revision_ + 1) {
       return Internal("store: commit log in " + data_dir_ + " starts at revision " +
-                      std::to_string(record.revision) + " but the database has only " +
+                      std::to_string(start) + " but the database has only " +
                       std::to_string(folded_revision_));
     }
     BEACON_RETURN_IF_ERROR(FoldRecords(all, "in " + data_dir_));
@@ -772,7 +767,6 @@ Status SqliteStore::StartSegment(int64_t first_revision) {
   segment_fd_ = fd;
   segment_path_ = path;
   segment_end_ = 0;
-  segment_last_revision_ = first_revision - 1;
   return Status();
 }
 
@@ -790,7 +784,8 @@ Status SqliteStore::QueueSegment() {
                          fold_error_.message());
     }
   }
-  queue_.push_back(Queued{segment_path_, segment_end_, segment_last_revision_});
+  // The segment's last record is the last commit.
+  queue_.push_back(Queued{segment_path_, segment_end_, revision_.load(std::memory_order_relaxed)});
   queued_bytes_ += segment_end_;
   lock.unlock();
   cv_.notify_all();
@@ -904,7 +899,6 @@ Result<int64_t> SqliteStore::Commit(const WriteBatch& batch) {
     return LogError(err, std::string("commit: ") + what + " " + segment_path_);
   }
   segment_end_ += size;
-  segment_last_revision_ = next;
   revision_.store(next, std::memory_order_release);
   return next;
 }

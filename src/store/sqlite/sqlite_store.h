@@ -132,9 +132,6 @@ class SqliteStore final : public Store {
   // Appending waits for the folding thread while this many bytes of full segments wait for it.
   static constexpr int64_t kMaxQueuedBytes = 64 << 20;
 
-  // Applies every logged commit to the SQLite file now and waits for it (Range does this first).
-  // For tests and tools that read the file with SQLite directly.
-  Status Flush();
 
  private:
   struct StmtDeleter {
@@ -171,6 +168,8 @@ class SqliteStore final : public Store {
   Status RecoverLog();
   // Starts the segment whose first record will be `first_revision` (recycling the spare).
   Status StartSegment(int64_t first_revision);
+  // Applies every logged commit to the SQLite file and waits for it (Range and the destructor).
+  Status Flush();
   // Hands the current segment, if it has records, to the folding thread.
   Status QueueSegment();
   // Applies the records of `bytes` (whole records, consecutive revisions) that SQLite does not
@@ -205,8 +204,7 @@ class SqliteStore final : public Store {
   // The segment being appended to (the committing thread only).
   int segment_fd_ = -1;
   std::string segment_path_;
-  int64_t segment_end_ = 0;  // bytes of records written
-  int64_t segment_last_revision_ = 0;
+  int64_t segment_end_ = 0;  // bytes of records written; its last record is revision_
   std::string record_;  // the record being appended, reused
   // Set when a failed append could not be erased from the log: no commit is safe any more.
   bool broken_ = false;

@@ -43,6 +43,12 @@ class CatalogTest : public ::testing::Test {
     return r;
   }
 
+  // Moves the clock on and runs whatever timers are then due (TTL expiry, the reaper).
+  void Elapse(std::chrono::nanoseconds d) {
+    clock_.Advance(d);
+    catalog_->RunTimersForTest();
+  }
+
   uint64_t Write(WriteRequest r) {
     auto idx = catalog_->SubmitAndWait(std::move(r));
     EXPECT_TRUE(idx.ok()) << idx.status().ToString();
@@ -140,8 +146,7 @@ TEST_F(CatalogTest, OutputOnlyChangeDoesNotMoveIndexWithinInterval) {
 TEST_F(CatalogTest, TtlExpiresToCritical) {
   Write(Web("web-1"));
   Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
-  clock_.Advance(11s);
-  catalog_->RunTimersForTest();
+  Elapse(11s);
   EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
   const Instance& inst = *catalog_->Current()->FindService("web")->instances[0];
   EXPECT_EQ(inst.checks[0]->output, "TTL expired (last output before timeout follows): ok");
@@ -151,11 +156,9 @@ TEST_F(CatalogTest, ReapsServiceCriticalTooLong) {
   RegisterService r = Web("web-1");
   r.checks[0].definition.deregister_critical_service_after = 2s;
   Write(r);
-  clock_.Advance(1s);
-  catalog_->RunTimersForTest();
+  Elapse(1s);
   EXPECT_NE(Health("web"), "");
-  clock_.Advance(2s);
-  catalog_->RunTimersForTest();
+  Elapse(2s);
   EXPECT_EQ(Health("web"), "");
 }
 
@@ -364,11 +367,9 @@ TEST_F(CatalogTest, TtlTimerFollowsTheCurrentCheck) {
   // check's ServiceTags and keeps its deadline).
   Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
   Write(Web("web-1", {"v2"}));
-  clock_.Advance(6s);  // past the first deadline, not the second
-  catalog_->RunTimersForTest();
+  Elapse(6s);  // past the first deadline, not the second
   EXPECT_EQ(Health("web"), "web-1[service:web-1=passing;serfHealth=passing;]");
-  clock_.Advance(5s);
-  catalog_->RunTimersForTest();
+  Elapse(5s);
   EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
 }
 
@@ -383,8 +384,7 @@ TEST_F(CatalogTest, TtlTimerOfARemovedCheckNeverFires) {
   check.check.definition.ttl = 10s;
   Write(check);
   Write(DeregisterCheck{"node-ttl"});
-  clock_.Advance(11s);
-  catalog_->RunTimersForTest();
+  Elapse(11s);
   EXPECT_EQ(Health("web"), "web-2[service:web-2=critical;serfHealth=passing;]");
   EXPECT_EQ(catalog_->Current()->FindNode("node1")->node_checks.size(), 1u);
 }
@@ -396,8 +396,7 @@ TEST_F(CatalogTest, FailedCommitKeepsTheTimers) {
   auto r = catalog_->SubmitAndWait(UpdateTtl{"service:web-1", HealthStatus::kPassing, "later"});
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   store_.FailCommitsForTest(Status());
-  clock_.Advance(11s);
-  catalog_->RunTimersForTest();
+  Elapse(11s);
   EXPECT_EQ(Health("web"), "web-1[service:web-1=critical;serfHealth=passing;]");
 }
 
