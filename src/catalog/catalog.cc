@@ -266,6 +266,8 @@ class Catalog::Writer {
   int64_t next_reap_ns_ = 0;
   // When each check last moved its ModifyIndex for an output-only change.
   std::map<std::pair<std::string, std::string>, int64_t> output_bumps_;
+  // One shared list per distinct tag list among the stored services and checks.
+  TagInterner tags_;
 
   // Metrics (null when not counted).
   Histogram* commit_seconds_ = nullptr;
@@ -309,6 +311,7 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     auto svc = DecodeServiceRecord(p.kv->value);
     if (!svc.ok()) return svc.status().WithContext("load service record " + p.kv->key);
     index_ = std::max(index_, svc->modify_index);
+    svc->tags = tags_.Intern(svc->tags);
     SetServiceRecord(it->second, std::make_shared<const Service>(std::move(*svc)));
   }
   it = nodes_.end();
@@ -329,6 +332,7 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     if (!check->service_id.empty() && it->second.services.count(check->service_id) == 0) {
       return Internal("load: check without service: " + p.kv->key);
     }
+    check->service_tags = tags_.Intern(check->service_tags);
     FileCheck(it, std::make_shared<const Check>(std::move(*check)));
   }
   return Status();
@@ -520,6 +524,7 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
   svc.tagged_addresses.shrink_to_fit();
   svc.meta.shrink_to_fit();
   tx.writes.Put(ServiceKey(lower_node, svc.id), EncodeServiceRecord(svc));
+  svc.tags = tags_.Intern(svc.tags);
   ServiceRec& srec = SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
   if (tags_changed) {
     // Checks carry ServiceName and ServiceTags; refresh them without moving their indexes.
@@ -576,6 +581,7 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
     }
   }
   tx.writes.Put(CheckKey(lower_node, check.id), EncodeCheckRecord(check));
+  check.service_tags = tags_.Intern(check.service_tags);
   auto ptr = std::make_shared<const Check>(std::move(check));
   FileCheck(n, ptr);
   if (ptr->service_id.empty()) {
@@ -1344,6 +1350,7 @@ Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uin
     uint64_t idx = (!old || svc.modify_index > old->modify_index) ? svc.modify_index : 0;
     std::string lower_name = AsciiLower(svc.name);
     MarkRenamed(tx, old, lower_node, id, lower_name, txn_index);
+    svc.tags = tags_.Intern(svc.tags);
     SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
     MarkService(tx, lower_name, lower_node, id, idx);
     MarkNode(tx, lower_node, idx);

@@ -238,6 +238,12 @@ class Reader {
     }
     return Status::Ok();
   }
+  Status Get(element v, std::string_view key, TagList* out) const {
+    std::vector<std::string> list;
+    BEACON_RETURN_IF_ERROR(Get(v, key, &list));
+    *out = TagList(std::move(list));
+    return Status::Ok();
+  }
   Status Get(element v, std::string_view key, StringMap* out) const {
     simdjson::dom::object obj;
     if (v.get(obj) != simdjson::SUCCESS) {
@@ -536,6 +542,8 @@ Result<Service> DecodeServiceRecord(std::string_view bytes) {
     }
     return Status::Ok();
   }));
+  // Records written before tagged addresses were derived hold the derived ones too: dropped.
+  DeriveTaggedAddresses(s);
   return s;
 }
 

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -66,6 +69,58 @@ FlatStringMap<V> MakeFlatStringMap(FlatStringMapPairs<V> pairs) {
   return out;
 }
 
+// An immutable list of tags, shared: copying one copies a pointer. The catalog's writer hands
+// every record with the same tags the same list (TagInterner), so a service's instances, which
+// usually carry one of a few tag sets, and each service check, which carries its service's tags,
+// hold one list between them (W4 in docs/PERFORMANCE.md).
+class TagList {
+ public:
+  using value_type = std::string;
+  using const_iterator = std::vector<std::string>::const_iterator;
+  using iterator = const_iterator;
+
+  TagList() = default;
+  TagList(std::vector<std::string> tags);         // NOLINT(google-explicit-constructor)
+  TagList(std::initializer_list<std::string> tags)  // NOLINT(google-explicit-constructor)
+      : TagList(std::vector<std::string>(tags)) {}
+
+  const std::vector<std::string>& get() const { return list_ ? *list_ : Empty(); }
+  operator const std::vector<std::string>&() const { return get(); }  // NOLINT
+
+  const_iterator begin() const { return get().begin(); }
+  const_iterator end() const { return get().end(); }
+  size_t size() const { return get().size(); }
+  bool empty() const { return get().empty(); }
+  const std::string& operator[](size_t i) const { return get()[i]; }
+  void clear() { list_.reset(); }
+
+  bool operator==(const TagList& o) const { return list_ == o.list_ || get() == o.get(); }
+  bool operator==(const std::vector<std::string>& o) const { return get() == o; }
+  // Same list object (not only the same tags): what interning is checked by.
+  bool SharesWith(const TagList& o) const { return list_ == o.list_; }
+  long use_count() const { return list_.use_count(); }
+
+ private:
+  static const std::vector<std::string>& Empty();
+  std::shared_ptr<const std::vector<std::string>> list_;  // null when empty
+};
+
+// Hands out one shared TagList per distinct list of tags. Used by one thread (the writer).
+// Lists nobody else holds any more are dropped whenever the set has doubled since the last
+// sweep, so it stays within twice the lists in use.
+class TagInterner {
+ public:
+  TagList Intern(const TagList& tags);
+  size_t size() const { return lists_.size(); }
+
+ private:
+  struct Hash {
+    size_t operator()(const TagList& t) const;
+  };
+  std::unordered_set<TagList, Hash> lists_;
+  size_t sweep_at_ = 1024;
+};
+
 struct TaggedAddress {  // Service.TaggedAddresses values: {"Address": str, "Port": int}
   std::string address;
   int port = 0;
@@ -92,22 +147,44 @@ struct Node {
   bool SameDefinition(const Node& o) const;
 };
 
+// Which lan_/wan_ pair of tagged addresses a service gets from its Address and Port.
+enum class DerivedTaggedAddresses : uint8_t { kNone, kIpv4, kIpv6 };
+
 struct Service {
   std::string id;    // wire "ID"; unique per node
   std::string name;  // wire "Service"
-  std::vector<std::string> tags;
+  TagList tags;
   std::string address;
+  // The tagged addresses given explicitly. Consul's agent adds lan_ipv4 and wan_ipv4 (or the
+  // _ipv6 pair) = {Address, Port} for an IP literal Address; those are derived when read, not
+  // stored (see DeriveTaggedAddresses): readers use ForEachTaggedAddress / FindTaggedAddress.
   FlatStringMap<TaggedAddress> tagged_addresses;
   StringMap meta;
   int port = 0;
   Weights weights;
   bool enable_tag_override = false;
+  DerivedTaggedAddresses derived_tagged = DerivedTaggedAddresses::kNone;
   std::string kind;  // "" for a typical service; stored and echoed, no mesh semantics
   uint64_t create_index = 0;
   uint64_t modify_index = 0;
 
   bool SameDefinition(const Service& o) const;
 };
+
+// Decides which tagged addresses `s` derives from its Address (none unless it is an IPv4 or IPv6
+// literal) and drops the explicit ones equal to what is derived, which then read the same.
+void DeriveTaggedAddresses(Service& s);
+
+// A tagged address as read: explicit, or derived from the service's Address and Port.
+struct TaggedAddressRef {
+  std::string_view address;
+  int port = 0;
+};
+// Every tagged address of `s`, explicit and derived, in key order.
+void ForEachTaggedAddress(const Service& s,
+                          const std::function<void(std::string_view, TaggedAddressRef)>& fn);
+std::optional<TaggedAddressRef> FindTaggedAddress(const Service& s, std::string_view key);
+size_t TaggedAddressCount(const Service& s);
 
 enum class CheckType { kNone, kTtl, kHttp, kTcp, kGrpc, kScript, kAlias, kUdp, kH2ping, kOsService };
 
@@ -227,7 +304,7 @@ struct Check {
   std::string output;
   std::string service_id;    // "" for a node-level check
   std::string service_name;  // filled from the service at registration
-  std::vector<std::string> service_tags;
+  TagList service_tags;  // the service's own list (shared)
   CompactCheckDefinition definition;
   uint64_t create_index = 0;
   uint64_t modify_index = 0;

@@ -76,14 +76,8 @@ Status ValidateService(Service& svc, bool check_weights) {
   if (svc.weights.warning < 0) {
     return InvalidArgument("Invalid Weights: Warning must be greater or equal than 0");
   }
-  // Consul adds lan/wan tagged addresses for an IP literal (contract 4.1).
-  if (IsIpv4(svc.address)) {
-    svc.tagged_addresses.try_emplace("lan_ipv4", TaggedAddress{svc.address, svc.port});
-    svc.tagged_addresses.try_emplace("wan_ipv4", TaggedAddress{svc.address, svc.port});
-  } else if (IsIpv6(svc.address)) {
-    svc.tagged_addresses.try_emplace("lan_ipv6", TaggedAddress{svc.address, svc.port});
-    svc.tagged_addresses.try_emplace("wan_ipv6", TaggedAddress{svc.address, svc.port});
-  }
+  // Consul adds lan/wan tagged addresses for an IP literal (contract 4.1): derived, not stored.
+  DeriveTaggedAddresses(svc);
   return Status();
 }
 

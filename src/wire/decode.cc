@@ -616,7 +616,10 @@ Status ReadServiceField(const Reader& r, std::string_view key, element v, bool c
     return r.Read(v, catalog_form ? "Service" : "Name", &s->name);
   }
   if (key == "tags") {
-    return r.Read(v, "Tags", &s->tags);
+    std::vector<std::string> tags;
+    BEACON_RETURN_IF_ERROR(r.Read(v, "Tags", &tags));
+    s->tags = catalog::TagList(std::move(tags));
+    return Status::Ok();
   }
   if (key == "address") {
     return r.Read(v, "Address", &s->address);

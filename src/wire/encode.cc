@@ -137,10 +137,9 @@ void WriteStringMap(W& w, const catalog::StringMap& map) {
 }
 
 template <typename W>
-void WriteServiceTaggedAddresses(W& w,
-                                 const catalog::FlatStringMap<catalog::TaggedAddress>& map) {
+void WriteServiceTaggedAddresses(W& w, const Service& s) {
   w.StartObject();
-  for (const auto& [k, v] : map) {
+  catalog::ForEachTaggedAddress(s, [&w](std::string_view k, catalog::TaggedAddressRef v) {
     KeyStr(w, k);
     w.StartObject();
     Key(w, "Address");
@@ -148,7 +147,7 @@ void WriteServiceTaggedAddresses(W& w,
     Key(w, "Port");
     w.Int(v.port);
     w.EndObject();
-  }
+  });
   w.EndObject();
 }
 
@@ -206,9 +205,9 @@ void WriteServiceFields(W& w, const Service& s) {
   WriteStringList(w, s.tags);
   Key(w, "Address");
   Str(w, s.address);
-  if (!s.tagged_addresses.empty()) {
+  if (catalog::TaggedAddressCount(s) > 0) {
     Key(w, "TaggedAddresses");
-    WriteServiceTaggedAddresses(w, s.tagged_addresses);
+    WriteServiceTaggedAddresses(w, s);
   }
   Key(w, "Meta");
   WriteStringMap(w, s.meta);
@@ -321,9 +320,9 @@ void WriteServiceNode(W& w, const Node& node, const Service& s, std::string_view
   WriteStringList(w, s.tags);
   Key(w, "ServiceAddress");
   Str(w, s.address);
-  if (!s.tagged_addresses.empty()) {
+  if (catalog::TaggedAddressCount(s) > 0) {
     Key(w, "ServiceTaggedAddresses");
-    WriteServiceTaggedAddresses(w, s.tagged_addresses);
+    WriteServiceTaggedAddresses(w, s);
   }
   Key(w, "ServiceWeights");
   WriteWeights(w, s.weights);

@@ -1187,9 +1187,7 @@ std::optional<std::string_view> StringValue(const Match& m, const Subject& s,
       }
       return std::nullopt;
     case Field::kServiceTaggedAddressAddress:
-      if (const catalog::TaggedAddress* v = FindKey(s.service->tagged_addresses, m.key)) {
-        return v->address;
-      }
+      if (auto v = catalog::FindTaggedAddress(*s.service, m.key)) return v->address;
       return std::nullopt;
     case Field::kCheckNode:
       return s.check->node;
@@ -1229,9 +1227,7 @@ std::optional<int64_t> IntValue(const Match& m, const Subject& s) {
     case Field::kServiceWeightsWarning:
       return s.service->weights.warning;
     case Field::kServiceTaggedAddressPort:
-      if (const catalog::TaggedAddress* v = FindKey(s.service->tagged_addresses, m.key)) {
-        return v->port;
-      }
+      if (auto v = catalog::FindTaggedAddress(*s.service, m.key)) return v->port;
       return std::nullopt;
     case Field::kCheckExposedPort:
       return 0;  // Beacon exposes no check ports (contract 4.0: ExposedPort is 0)
@@ -1357,8 +1353,9 @@ bool EvalMatchOn(const Match& m, const Subject& s) {
       return EvalContainer(m.op, map.size(), [&] { return map.contains(m.text); });
     }
     case Kind::kTaggedMap: {
-      const auto& map = s.service->tagged_addresses;
-      return EvalContainer(m.op, map.size(), [&] { return map.contains(m.text); });
+      const catalog::Service& svc = *s.service;
+      return EvalContainer(m.op, catalog::TaggedAddressCount(svc),
+                           [&] { return catalog::FindTaggedAddress(svc, m.text).has_value(); });
     }
     case Kind::kCheckList:
       return EvalContainer(m.op, s.checks.size(), [] { return false; });

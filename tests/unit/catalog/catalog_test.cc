@@ -119,6 +119,26 @@ TEST_F(CatalogTest, ReRegistrationKeepsCheckStatus) {
   EXPECT_EQ(inst.checks[0]->service_tags, std::vector<std::string>{"v2"});
 }
 
+TEST_F(CatalogTest, InstancesAndChecksWithTheSameTagsShareOneList) {
+  Write(Web("web-1", {"primary", "v1"}));
+  Write(Web("web-2", {"primary", "v1"}));
+  Write(Web("web-3", {"v1"}));
+  auto shares = [this] {
+    const ServiceGroup& g = *catalog_->Current()->FindService("web");
+    EXPECT_EQ(g.instances.size(), 3u);
+    const Instance& a = *g.instances[0];
+    const Instance& b = *g.instances[1];
+    EXPECT_EQ(a.service->tags, (std::vector<std::string>{"primary", "v1"}));
+    EXPECT_EQ(g.instances[2]->service->tags, std::vector<std::string>{"v1"});
+    return a.service->tags.SharesWith(b.service->tags) &&
+           a.checks[0]->service_tags.SharesWith(a.service->tags) &&
+           b.checks[0]->service_tags.SharesWith(a.service->tags);
+  };
+  EXPECT_TRUE(shares());
+  Reopen();  // loading from the store shares them the same way
+  EXPECT_TRUE(shares());
+}
+
 TEST_F(CatalogTest, TtlUpdateByBareServiceId) {
   Write(Web("web-1"));
   Write(UpdateTtl{"web-1", HealthStatus::kWarning, ""});

@@ -31,6 +31,7 @@ void ExpectSameService(const Service& a, const Service& b) {
   EXPECT_EQ(a.tags, b.tags);
   EXPECT_EQ(a.address, b.address);
   EXPECT_EQ(a.tagged_addresses, b.tagged_addresses);
+  EXPECT_EQ(a.derived_tagged, b.derived_tagged);
   EXPECT_EQ(a.meta, b.meta);
   EXPECT_EQ(a.port, b.port);
   EXPECT_EQ(a.weights, b.weights);
@@ -85,6 +86,7 @@ Service FullService() {
   s.kind = "connect-proxy";
   s.create_index = 11;
   s.modify_index = 12;
+  DeriveTaggedAddresses(s);  // as the catalog stores it: lan_ipv4 is derived, wan_ipv4 is not
   return s;
 }
 
@@ -149,6 +151,22 @@ TEST(RecordCodec, ServiceRoundTripsEveryField) {
   Result<Service> back = DecodeServiceRecord(EncodeServiceRecord(s));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectSameService(*back, s);
+}
+
+TEST(RecordCodec, StoredCopiesOfDerivedTaggedAddressesAreDropped) {
+  // Before they were derived on read, records held lan_ipv4/wan_ipv4 like any other.
+  Service old;
+  old.id = "web-1";
+  old.name = "web";
+  old.address = "10.0.0.7";
+  old.port = 80;
+  old.tagged_addresses = {{"lan_ipv4", {"10.0.0.7", 80}}, {"wan_ipv4", {"10.0.0.7", 80}}};
+  Result<Service> back = DecodeServiceRecord(EncodeServiceRecord(old));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->tagged_addresses.empty());
+  EXPECT_EQ(back->derived_tagged, DerivedTaggedAddresses::kIpv4);
+  EXPECT_EQ(TaggedAddressCount(*back), 2u);
+  EXPECT_EQ(FindTaggedAddress(*back, "lan_ipv4")->address, "10.0.0.7");
 }
 
 TEST(RecordCodec, CheckRoundTripsEveryField) {

@@ -182,5 +182,111 @@ TEST(FlatStringMap, ServiceDefinitionsCompareTheirMaps) {
   EXPECT_FALSE(a.SameDefinition(b));
 }
 
+TEST(TagList, ReadsLikeAVectorAndComparesByContent) {
+  TagList empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty, std::vector<std::string>{});
+  TagList a = {"primary", "v1"};
+  EXPECT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1], "v1");
+  EXPECT_EQ(a, (std::vector<std::string>{"primary", "v1"}));
+  TagList b = std::vector<std::string>{"primary", "v1"};
+  EXPECT_EQ(a, b);                // same tags
+  EXPECT_FALSE(a.SharesWith(b));  // separate lists
+  TagList copy = a;
+  EXPECT_TRUE(copy.SharesWith(a));  // a copy shares the list
+  EXPECT_FALSE(a == TagList({"v1", "primary"}));  // order counts, as in Consul's output
+  copy.clear();
+  EXPECT_TRUE(copy.empty());
+  EXPECT_EQ(a.size(), 2u);
+}
+
+TEST(TagInterner, EqualListsComeBackAsOneList) {
+  TagInterner interner;
+  TagList a = interner.Intern(TagList{"primary", "v1"});
+  TagList b = interner.Intern(TagList{"primary", "v1"});
+  TagList c = interner.Intern(TagList{"v1", "primary"});
+  EXPECT_TRUE(a.SharesWith(b));
+  EXPECT_FALSE(a.SharesWith(c));
+  EXPECT_EQ(c, (std::vector<std::string>{"v1", "primary"}));
+  EXPECT_TRUE(interner.Intern(TagList()).empty());
+  EXPECT_EQ(interner.size(), 2u);
+}
+
+TEST(TagInterner, ListsNobodyHoldsAreDroppedAsTheSetGrows) {
+  TagInterner interner;
+  TagList kept = interner.Intern(TagList{"kept"});
+  for (int i = 0; i < 5000; ++i) {
+    interner.Intern(TagList{"t" + std::to_string(i)});  // dropped by the caller at once
+  }
+  // Sweeps ran whenever the set doubled: it holds at most about 2x the lists in use.
+  EXPECT_LT(interner.size(), 2100u);
+  EXPECT_TRUE(interner.Intern(TagList{"kept"}).SharesWith(kept));
+}
+
+// Collects ForEachTaggedAddress into "key=address:port" strings.
+std::vector<std::string> TaggedList(const Service& s) {
+  std::vector<std::string> out;
+  ForEachTaggedAddress(s, [&](std::string_view k, TaggedAddressRef v) {
+    out.push_back(std::string(k) + "=" + std::string(v.address) + ":" + std::to_string(v.port));
+  });
+  return out;
+}
+
+TEST(DerivedTaggedAddresses, AnIpv4AddressGivesLanAndWanIpv4) {
+  Service s;
+  s.address = "10.0.0.1";
+  s.port = 80;
+  DeriveTaggedAddresses(s);
+  EXPECT_EQ(s.derived_tagged, DerivedTaggedAddresses::kIpv4);
+  EXPECT_TRUE(s.tagged_addresses.empty());  // nothing stored
+  EXPECT_EQ(TaggedList(s), (std::vector<std::string>{"lan_ipv4=10.0.0.1:80", "wan_ipv4=10.0.0.1:80"}));
+  EXPECT_EQ(TaggedAddressCount(s), 2u);
+  ASSERT_TRUE(FindTaggedAddress(s, "wan_ipv4").has_value());
+  EXPECT_EQ(FindTaggedAddress(s, "wan_ipv4")->address, "10.0.0.1");
+  EXPECT_FALSE(FindTaggedAddress(s, "lan_ipv6").has_value());
+}
+
+TEST(DerivedTaggedAddresses, ExplicitOnesWinAndMergeInKeyOrder) {
+  Service s;
+  s.address = "2001:db8::1";
+  s.port = 443;
+  s.tagged_addresses = {{"wan_ipv6", {"2001:db8::99", 8443}}, {"lan", {"10.0.0.5", 1}},
+                        {"virtual", {"10.9.9.9", 2}}};
+  DeriveTaggedAddresses(s);
+  EXPECT_EQ(s.derived_tagged, DerivedTaggedAddresses::kIpv6);
+  EXPECT_EQ(TaggedList(s), (std::vector<std::string>{"lan=10.0.0.5:1", "lan_ipv6=2001:db8::1:443",
+                                                     "virtual=10.9.9.9:2",
+                                                     "wan_ipv6=2001:db8::99:8443"}));
+  EXPECT_EQ(TaggedAddressCount(s), 4u);
+  EXPECT_EQ(FindTaggedAddress(s, "wan_ipv6")->port, 8443);
+}
+
+TEST(DerivedTaggedAddresses, StoredCopiesOfDerivedOnesAreDropped) {
+  Service s;
+  s.address = "10.0.0.1";
+  s.port = 80;
+  // As records written before derivation hold them: equal ones go, a different one stays.
+  s.tagged_addresses = {{"lan_ipv4", {"10.0.0.1", 80}}, {"wan_ipv4", {"203.0.113.1", 80}}};
+  DeriveTaggedAddresses(s);
+  ASSERT_EQ(s.tagged_addresses.size(), 1u);
+  EXPECT_EQ(s.tagged_addresses.begin()->first, "wan_ipv4");
+  EXPECT_EQ(TaggedList(s), (std::vector<std::string>{"lan_ipv4=10.0.0.1:80", "wan_ipv4=203.0.113.1:80"}));
+}
+
+TEST(DerivedTaggedAddresses, AHostnameDerivesNone) {
+  Service s;
+  s.address = "db.internal";
+  s.port = 5432;
+  s.tagged_addresses = {{"lan_ipv4", {"10.0.0.1", 5432}}};
+  DeriveTaggedAddresses(s);
+  EXPECT_EQ(s.derived_tagged, DerivedTaggedAddresses::kNone);
+  EXPECT_EQ(TaggedList(s), (std::vector<std::string>{"lan_ipv4=10.0.0.1:5432"}));
+  s.address.clear();
+  DeriveTaggedAddresses(s);
+  EXPECT_EQ(TaggedAddressCount(s), 1u);
+}
+
 }  // namespace
 }  // namespace beacon::catalog
