@@ -2,6 +2,10 @@
 // All blocking; each parks under the one watch key its result index depends on (2.2).
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+
 #include "common/strings.h"
 #include "http/api.h"
 #include "wire/encode.h"
@@ -34,6 +38,71 @@ bool AllPassing(const catalog::Instance& inst) {
   return true;
 }
 
+// The compact health/service answer for `group`: a JSON array of the elements of the instances
+// `wanted` keeps, in group order, with where each went in `layout`. Every instance the previous
+// answer to the same question also had (the same object: instances are immutable, so the same
+// element and the same verdict) is copied from that answer; only the others are tested and
+// encoded. After one instance changes, that is one lookup instead of one per instance.
+template <typename Wanted>
+std::string JoinHealthEntries(const catalog::ServiceGroup& group, ReadCache::Previous prev,
+                              const Wanted& wanted, ReadCache& cache, std::string_view datacenter,
+                              ReadCache::Layout* layout) {
+  const ReadCache::Layout* old = prev.layout != nullptr && !prev.layout->empty() ? prev.layout
+                                                                                 : nullptr;
+  const std::string_view old_bytes = old != nullptr ? std::string_view(prev.body->bytes()) : "";
+  std::unordered_map<const catalog::Instance*, size_t> old_at;  // built at the first mismatch
+  size_t next_old = 0;  // the old slot expected next (instances keep their order)
+  auto find_old = [&](const catalog::Instance* inst) -> const ReadCache::Slot* {
+    if (old == nullptr) return nullptr;
+    if (next_old < old->size() && (*old)[next_old].instance == inst) return &(*old)[next_old++];
+    if (old_at.empty()) {
+      old_at.reserve(old->size());
+      for (size_t i = 0; i < old->size(); ++i) old_at.emplace((*old)[i].instance, i);
+    }
+    auto it = old_at.find(inst);
+    if (it == old_at.end()) return nullptr;
+    next_old = it->second + 1;
+    return &(*old)[it->second];
+  };
+
+  std::string body;
+  // Elements of one service are about the same size: one allocation instead of a dozen
+  // doublings, each copying what was joined so far.
+  if (old != nullptr) body.reserve(old_bytes.size() + old_bytes.size() / 8 + 64);
+  body.push_back('[');
+  layout->reserve(group.instances.size());
+  auto append = [&](const catalog::Instance* inst, std::string_view element) {
+    if (body.size() > 1) body.push_back(',');
+    layout->push_back({inst, static_cast<uint32_t>(body.size()),
+                       static_cast<uint32_t>(element.size())});
+    body.append(element);
+  };
+  for (const auto& inst_ptr : group.instances) {
+    const catalog::Instance* inst = inst_ptr.get();
+    if (const ReadCache::Slot* was = find_old(inst)) {
+      if (was->length == 0) {
+        layout->push_back({inst, 0, 0});
+      } else {
+        append(inst, old_bytes.substr(was->offset, was->length));
+      }
+      continue;
+    }
+    if (!wanted(*inst)) {
+      layout->push_back({inst, 0, 0});
+      continue;
+    }
+    const std::string& element = cache.HealthEntry(inst_ptr, datacenter);
+    if (body.capacity() < 2 + (element.size() + 1) * group.instances.size()) {
+      body.reserve(2 + (element.size() + 1) * group.instances.size() * 9 / 8);
+    }
+    append(inst, element);
+  }
+  body.push_back(']');
+  // Offsets are 32-bit: a body past 4 GiB (never seen) just is not reused.
+  if (body.size() > UINT32_MAX) layout->clear();
+  return body;
+}
+
 }  // namespace
 
 asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
@@ -57,39 +126,29 @@ asio::awaitable<HttpResponse> Api::HealthService(Call& call) {
   ReadCache& cache = call.env.loop.cache;
   r.shared_body = cache.Find(key, group.get());
   if (!r.shared_body) {
-    std::vector<const std::shared_ptr<const catalog::Instance>*> out;
-    if (group) {
-      out.reserve(group->instances.size());
-      for (const auto& inst_ptr : group->instances) {
-        const catalog::Instance& inst = *inst_ptr;
-        if (!tags.empty() && !HasAllTags(*inst.service, tags)) continue;
-        if (!NodeMetaMatches(call.query, *inst.node)) continue;
-        if (passing && !AllPassing(inst)) continue;
-        if (!filter->Matches(inst)) continue;
-        out.push_back(&inst_ptr);
-      }
-    }
+    auto wanted = [&](const catalog::Instance& inst) {
+      return (tags.empty() || HasAllTags(*inst.service, tags)) &&
+             NodeMetaMatches(call.query, *inst.node) && (!passing || AllPassing(inst)) &&
+             filter->Matches(inst);
+    };
     std::string body;
+    ReadCache::Layout layout;
     if (call.query.pretty) {
       std::vector<const catalog::Instance*> instances;
-      instances.reserve(out.size());
-      for (const auto* inst_ptr : out) instances.push_back(inst_ptr->get());
-      body = wire::EncodeHealthServiceEntries(instances, snap->datacenter, {.pretty = true});
-    } else {
-      // Compact: the join of per-instance elements, most of them kept from earlier answers.
-      body.push_back('[');
-      for (size_t i = 0; i < out.size(); ++i) {
-        if (i > 0) body.push_back(',');
-        const std::string& element = cache.HealthEntry(*out[i], snap->datacenter);
-        // Elements of one service are about the same size: one allocation instead of a dozen
-        // doublings, each copying what was joined so far.
-        if (i == 0) body.reserve(2 + (element.size() + 1) * out.size() * 9 / 8);
-        body += element;
+      if (group) {
+        for (const auto& inst_ptr : group->instances) {
+          if (wanted(*inst_ptr)) instances.push_back(inst_ptr.get());
+        }
       }
-      body.push_back(']');
+      body = wire::EncodeHealthServiceEntries(instances, snap->datacenter, {.pretty = true});
+    } else if (group) {
+      body = JoinHealthEntries(*group, cache.FindPrevious(key), wanted, cache, snap->datacenter,
+                               &layout);
+    } else {
+      body = "[]";
     }
     r.shared_body = std::make_shared<const SharedBody>(std::move(body));
-    if (group) cache.Put(key, group, r.shared_body);
+    if (group) cache.Put(key, group, r.shared_body, std::move(layout));
   }
   AddBlockingHeaders(call, snap->ServiceIndex(name), r);
   co_return r;

@@ -14,9 +14,15 @@ std::shared_ptr<const SharedBody> ReadCache::Find(const std::string& key,
 }
 
 void ReadCache::Put(const std::string& key, std::shared_ptr<const catalog::ServiceGroup> group,
-                    std::shared_ptr<const SharedBody> body) {
+                    std::shared_ptr<const SharedBody> body, Layout layout) {
   if (entries_.size() >= kMaxEntries && !entries_.count(key)) entries_.clear();
-  entries_[key] = Entry{std::move(group), std::move(body)};
+  entries_[key] = Entry{std::move(group), std::move(body), std::move(layout)};
+}
+
+ReadCache::Previous ReadCache::FindPrevious(const std::string& key) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.body) return {};
+  return {it->second.body.get(), &it->second.layout};
 }
 
 const std::string& ReadCache::HealthEntry(const std::shared_ptr<const catalog::Instance>& instance,

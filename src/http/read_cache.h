@@ -8,10 +8,12 @@
 // the JSON is encoded once per loop per change, never per request.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "catalog/snapshot.h"
 #include "http/message.h"
@@ -20,12 +22,33 @@ namespace beacon::http {
 
 class ReadCache {
  public:
+  // Where each instance of a group went in a compact JSON array answer, in group order: the
+  // element's bytes in the body, or length 0 when the question left the instance out. Lets the
+  // next answer to the same question, after a change, copy every unchanged instance's element
+  // (and its verdict) from this one instead of looking it up and testing it again.
+  struct Slot {
+    const catalog::Instance* instance = nullptr;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+  using Layout = std::vector<Slot>;
+
   // The cached body for `key` if it was encoded from `group`; nullptr otherwise.
   std::shared_ptr<const SharedBody> Find(const std::string& key,
                                           const catalog::ServiceGroup* group) const;
-  // Remembers `body` as the answer for `key` while `group` is current.
+  // Remembers `body` as the answer for `key` while `group` is current, with the layout of its
+  // elements when it is a compact array of instances (empty otherwise).
   void Put(const std::string& key, std::shared_ptr<const catalog::ServiceGroup> group,
-           std::shared_ptr<const SharedBody> body);
+           std::shared_ptr<const SharedBody> body, Layout layout = {});
+
+  // The answer last cached for `key`, current or not, with its layout; null body when none.
+  // Its group keeps every instance the layout names alive (so none of their addresses can be
+  // reused by another instance) until Put replaces the entry.
+  struct Previous {
+    const SharedBody* body = nullptr;
+    const Layout* layout = nullptr;
+  };
+  Previous FindPrevious(const std::string& key) const;
 
   size_t size() const { return entries_.size(); }
 
@@ -59,6 +82,7 @@ class ReadCache {
   struct Entry {
     std::shared_ptr<const catalog::ServiceGroup> group;  // keeps the pointer identity valid
     std::shared_ptr<const SharedBody> body;
+    Layout layout;
   };
   std::unordered_map<std::string, Entry> entries_;
 };

@@ -128,6 +128,53 @@ TEST_F(HealthTest, BigAnswersAreWholeAndCurrent) {
   EXPECT_EQ(after.Header("Content-Length"), std::to_string(after.body.size()));
 }
 
+// After a change, an answer is rebuilt from the previous one to the same question (its unchanged
+// instances' elements and verdicts are copied). Whatever changed, the rebuilt bytes must be the
+// ones a fresh agent, which has no previous answer, encodes for the same catalog.
+TEST_F(HealthTest, AnswersRebuiltAfterChangesEqualFreshOnes) {
+  const std::vector<std::string> queries = {"/v1/health/service/web",
+                                            "/v1/health/service/web?passing",
+                                            "/v1/health/service/web?tag=v1",
+                                            "/v1/health/service/web?filter=Service.ID%20!%3D%20%22web-4%22"};
+  for (int i = 0; i < 8; ++i) {
+    AddInstance("web", "web-" + std::to_string(i), i % 3 == 0 ? "warning" : "passing",
+                R"(,"Tags":["v)" + std::to_string(i % 2) + R"("],"Port":)" +
+                    std::to_string(8000 + i));
+  }
+  auto answers = [&] {
+    std::vector<std::string> out;
+    for (const std::string& q : queries) {
+      Response r = agent().Get(q);
+      EXPECT_TRUE(IsOk(r)) << q;
+      out.push_back(r.body);
+    }
+    return out;
+  };
+  answers();  // every question cached
+  // A changed instance (now tagged v1, so in and out of different answers), a removed one, an
+  // added one (sorting between others), and check status moves in both directions.
+  AddInstance("web", "web-2", "passing", R"(,"Tags":["v1"],"Port":8002)");
+  answers();
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/service/deregister/web-5", "")));
+  answers();
+  AddInstance("web", "web-10", "passing", R"(,"Tags":["v1"],"Port":8010)");
+  answers();
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/fail/service:web-1", "")));
+  answers();
+  ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web-3", "")));
+  const std::vector<std::string> rebuilt = answers();
+
+  ASSERT_TRUE(agent().Restart().ok());
+  const std::vector<std::string> fresh = answers();
+  for (size_t i = 0; i < queries.size(); ++i) {
+    EXPECT_EQ(rebuilt[i], fresh[i]) << queries[i];
+  }
+  EXPECT_EQ(JsonDoc(fresh[1]).Size(""), 5u);  // 8 instances: web-0, web-6 warning, web-1 failed
+  EXPECT_EQ(fresh[1].find("\"web-1\""), std::string::npos);
+  EXPECT_NE(fresh[1].find("\"web-3\""), std::string::npos);
+  EXPECT_NE(fresh[2].find("\"web-2\""), std::string::npos);
+}
+
 TEST_F(HealthTest, ServiceNamesAreCaseInsensitive) {
   AddInstance("Web", "web-1", "passing");
   EXPECT_EQ(Ids("/v1/health/service/web"), IdList{"web-1"});
