@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -815,6 +816,15 @@ Status SqliteStore::FoldQueued(const Queued& q) {
 }
 
 void SqliteStore::FoldLoop() {
+  // Folding is background work: every commit it folds is already durable in the log. Ten nice
+  // levels below the agent's other threads it gets about a tenth of a core they want (CFS
+  // weights 110 to 1024), so a burst of writes or reads is served first and the folding catches
+  // up after it; the queue cap (kMaxQueuedBytes) bounds how far it can fall behind. Best effort:
+  // a failure changes nothing else.
+  const id_t self = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, self);
+  if (errno == 0) (void)setpriority(PRIO_PROCESS, self, std::min(19, nice + kFoldNiceIncrement));
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });

@@ -131,6 +131,8 @@ class SqliteStore final : public Store {
   static constexpr int64_t kSegmentBytes = 4 << 20;
   // Appending waits for the folding thread while this many bytes of full segments wait for it.
   static constexpr int64_t kMaxQueuedBytes = 64 << 20;
+  // How many nice levels below the thread that opened the store the folding thread runs.
+  static constexpr int kFoldNiceIncrement = 10;
 
 
  private:

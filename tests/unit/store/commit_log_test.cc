@@ -6,13 +6,17 @@
 #include "store/sqlite/commit_log.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -204,6 +208,46 @@ TEST_F(CommitLogTest, CommitsAcrossManySegmentsAreAllReadBackAndSurviveReopen) {
   ASSERT_TRUE(store->Commit(Batch(kCommits + 1, kKeys, kValue)).ok());
   // The next segment is the recycled spare, renamed.
   EXPECT_EQ(LogFiles(data_), std::vector<std::string>{"beacon.log.0000000000000bb9"});
+}
+
+// The nice values of this process's threads, from /proc/self/task/*/stat.
+std::vector<int> ThreadNiceValues() {
+  std::vector<int> out;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the ")" closing the thread name: state is field 3, nice is field 19.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST_F(CommitLogTest, FoldingRunsAtBackgroundPriority) {
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  ASSERT_EQ(errno, 0);
+  if (base + SqliteStore::kFoldNiceIncrement > 19) GTEST_SKIP() << "already at nice " << base;
+  const int background = base + SqliteStore::kFoldNiceIncrement;
+  const std::vector<int> before = ThreadNiceValues();
+  EXPECT_EQ(std::count(before.begin(), before.end(), background), 0);
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  // The folding thread sets its own priority as it starts: wait for it (bounded).
+  long lowered = 0;
+  for (int i = 0; i < 200 && lowered == 0; ++i) {
+    const std::vector<int> now = ThreadNiceValues();
+    lowered = std::count(now.begin(), now.end(), background);
+    if (lowered == 0) usleep(10'000);
+  }
+  EXPECT_EQ(lowered, 1);  // the folding thread only
+  const std::vector<int> after = ThreadNiceValues();
+  EXPECT_EQ(std::count(after.begin(), after.end(), base), static_cast<long>(before.size()));
 }
 
 TEST_F(CommitLogTest, EveryCommitSurvivesAProcessThatDiesWithoutClosing) {
