@@ -10,7 +10,7 @@
 // store's own thread, 4 MiB of log at a time, and competes for the machine meanwhile.
 //
 // BM_SqliteOpen measures Open on an existing database of N keys (no log left to fold).
-
+//
 // The database lives in a fresh directory under $TMPDIR (default /tmp); point TMPDIR at the disk
 // you want to measure.
 #include <benchmark/benchmark.h>

@@ -212,10 +212,14 @@ class Catalog::Writer {
                    const std::string& lower_name, uint64_t idx);
   // Stores `svc` as the record of its ID on the node, replacing the previous one.
   static ServiceRec& SetServiceRecord(NodeRec& rec, std::shared_ptr<const Service> svc);
+  // As above for a new record, whose tags become the interned list.
+  ServiceRec& SetServiceRecord(NodeRec& rec, Service svc);
   // Files `check` on node `n`: in its service's list (the service must be on the node) or the
   // node's, in the ID index and, when this agent runs its TTL, in the timers; the check with its
   // ID is unfiled first, wherever it was.
   void FileCheck(NodeMap::iterator n, std::shared_ptr<const Check> check);
+  // As above, into `list`, which is the check's list on node `n` (its service's or the node's).
+  void FileCheck(NodeMap::iterator n, CheckList& list, std::shared_ptr<const Check> check);
   // Takes check `id` out of node `n`'s lists, ID index and timers; returns it (null if absent).
   std::shared_ptr<const Check> UnfileCheck(NodeMap::iterator n, std::string_view id);
   void RemoveService(Tx& tx, uint64_t idx, const std::string& lower_node, const std::string& id);
@@ -246,6 +250,8 @@ class Catalog::Writer {
   std::map<std::string, std::vector<std::shared_ptr<const Instance>>> CollectInstances() const;
   void RestoreFromSnapshot();  // after a failed commit
   void RebuildTimers();
+  // The next critical-service reap: one reap interval from now.
+  void ScheduleReap() { next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count(); }
 
   const CatalogOptions& options_;
   store::Store* store_;
@@ -311,8 +317,7 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     auto svc = DecodeServiceRecord(p.kv->value);
     if (!svc.ok()) return svc.status().WithContext("load service record " + p.kv->key);
     index_ = std::max(index_, svc->modify_index);
-    svc->tags = tags_.Intern(svc->tags);
-    SetServiceRecord(it->second, std::make_shared<const Service>(std::move(*svc)));
+    SetServiceRecord(it->second, std::move(*svc));
   }
   it = nodes_.end();
   for (size_t i = 0; i < checks.size(); ++i) {
@@ -329,11 +334,16 @@ Status Catalog::Writer::DecodeAll(std::vector<store::KeyValue>& all,
     auto check = DecodeCheckRecord(p.kv->value);
     if (!check.ok()) return check.status().WithContext("load check record " + p.kv->key);
     index_ = std::max(index_, check->modify_index);
-    if (!check->service_id.empty() && it->second.services.count(check->service_id) == 0) {
-      return Internal("load: check without service: " + p.kv->key);
+    CheckList* list = &it->second.node_checks;
+    if (!check->service_id.empty()) {
+      auto s = it->second.services.find(check->service_id);
+      if (s == it->second.services.end()) {
+        return Internal("load: check without service: " + p.kv->key);
+      }
+      list = &s->second.checks;
     }
     check->service_tags = tags_.Intern(check->service_tags);
-    FileCheck(it, std::make_shared<const Check>(std::move(*check)));
+    FileCheck(it, *list, std::make_shared<const Check>(std::move(*check)));
   }
   return Status();
 }
@@ -425,7 +435,7 @@ Status Catalog::Writer::Load() {
   BEACON_RETURN_IF_ERROR(Commit(tx));
   Publish(tx, &published, &ignored);
   // The timers were set as the checks were filed.
-  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
+  ScheduleReap();
   return Status();
 }
 
@@ -488,12 +498,23 @@ Catalog::Writer::ServiceRec& Catalog::Writer::SetServiceRecord(NodeRec& rec,
   return rec.services.insert(std::move(node)).position->second;
 }
 
+Catalog::Writer::ServiceRec& Catalog::Writer::SetServiceRecord(NodeRec& rec, Service svc) {
+  svc.tags = tags_.Intern(svc.tags);
+  return SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
+}
+
 void Catalog::Writer::FileCheck(NodeMap::iterator n, std::shared_ptr<const Check> check) {
-  // Keeps the check this one replaces alive until the tables no longer view its ID.
-  std::shared_ptr<const Check> old = UnfileCheck(n, check->id);
   NodeRec& rec = n->second;
   CheckList& list = check->service_id.empty() ? rec.node_checks
                                               : rec.services.at(check->service_id).checks;
+  FileCheck(n, list, std::move(check));
+}
+
+void Catalog::Writer::FileCheck(NodeMap::iterator n, CheckList& list,
+                                std::shared_ptr<const Check> check) {
+  // Keeps the check this one replaces alive until the tables no longer view its ID.
+  std::shared_ptr<const Check> old = UnfileCheck(n, check->id);
+  NodeRec& rec = n->second;
   rec.checks.emplace(check->id, check.get());
   if (OwnsTimersOf(n->first)) ScheduleTtl(n, *check);
   list.Put(std::move(check));
@@ -524,8 +545,7 @@ void Catalog::Writer::PutService(Tx& tx, uint64_t idx, const std::string& lower_
   svc.tagged_addresses.shrink_to_fit();
   svc.meta.shrink_to_fit();
   tx.writes.Put(ServiceKey(lower_node, svc.id), EncodeServiceRecord(svc));
-  svc.tags = tags_.Intern(svc.tags);
-  ServiceRec& srec = SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
+  ServiceRec& srec = SetServiceRecord(rec, std::move(svc));
   if (tags_changed) {
     // Checks carry ServiceName and ServiceTags; refresh them without moving their indexes.
     std::vector<std::shared_ptr<const Check>> refreshed;
@@ -1259,7 +1279,7 @@ void Catalog::Writer::RestoreFromSnapshot() {
     }
   }
   index_ = snapshot_->index;
-  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
+  ScheduleReap();
 }
 
 void Catalog::Writer::RebuildTimers() {
@@ -1268,7 +1288,7 @@ void Catalog::Writer::RebuildTimers() {
     if (!OwnsTimersOf(n->first)) continue;
     for (const auto& [id, c] : n->second.checks) ScheduleTtl(n, *c);
   }
-  next_reap_ns_ = clock_->NowNanos() + options_.reap_interval.count();
+  ScheduleReap();
 }
 
 int64_t Catalog::Writer::NextTimerNs() const {
@@ -1350,8 +1370,7 @@ Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uin
     uint64_t idx = (!old || svc.modify_index > old->modify_index) ? svc.modify_index : 0;
     std::string lower_name = AsciiLower(svc.name);
     MarkRenamed(tx, old, lower_node, id, lower_name, txn_index);
-    svc.tags = tags_.Intern(svc.tags);
-    SetServiceRecord(rec, std::make_shared<const Service>(std::move(svc)));
+    SetServiceRecord(rec, std::move(svc));
     MarkService(tx, lower_name, lower_node, id, idx);
     MarkNode(tx, lower_node, idx);
     if (idx != 0) tx.services_index = idx;
@@ -1409,7 +1428,8 @@ void Catalog::Writer::ApplyExternal(const store::ChangeBatch& batch, SnapshotPtr
     tx.nodes_index = tx.services_index = tx.checks_index = idx;
     SetViewRevision(batch.revision);
     Publish(tx, published, changes);
-    RebuildTimers();
+    // The timers were set as the checks were filed.
+    ScheduleReap();
     return;
   }
   const auto& all = batch.changes;

@@ -75,6 +75,21 @@ std::array<std::string_view, 2> DerivedKeys(DerivedTaggedAddresses d) {
   return {"lan_ipv4", "wan_ipv4"};
 }
 
+// The derived keys of `s` that no explicit tagged address overrides, in key order.
+struct DerivedShown {
+  std::array<std::string_view, 2> keys{};
+  size_t size = 0;
+};
+DerivedShown DerivedNotGiven(const Service& s) {
+  DerivedShown out;
+  if (s.derived_tagged != DerivedTaggedAddresses::kNone) {
+    for (std::string_view key : DerivedKeys(s.derived_tagged)) {
+      if (!s.tagged_addresses.contains(key)) out.keys[out.size++] = key;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void DeriveTaggedAddresses(Service& s) {
@@ -102,20 +117,14 @@ void DeriveTaggedAddresses(Service& s) {
 
 void ForEachTaggedAddress(const Service& s,
                           const std::function<void(std::string_view, TaggedAddressRef)>& fn) {
-  std::array<std::string_view, 2> derived{};
-  size_t n_derived = 0;
-  if (s.derived_tagged != DerivedTaggedAddresses::kNone) {
-    for (std::string_view key : DerivedKeys(s.derived_tagged)) {
-      if (!s.tagged_addresses.contains(key)) derived[n_derived++] = key;
-    }
-  }
+  const DerivedShown derived = DerivedNotGiven(s);
   // Merge the explicit keys (sorted) with the derived ones (sorted, none of them explicit).
   size_t d = 0;
   for (const auto& [key, ta] : s.tagged_addresses) {
-    while (d < n_derived && derived[d] < key) fn(derived[d++], {s.address, s.port});
+    while (d < derived.size && derived.keys[d] < key) fn(derived.keys[d++], {s.address, s.port});
     fn(key, {ta.address, ta.port});
   }
-  while (d < n_derived) fn(derived[d++], {s.address, s.port});
+  while (d < derived.size) fn(derived.keys[d++], {s.address, s.port});
 }
 
 std::optional<TaggedAddressRef> FindTaggedAddress(const Service& s, std::string_view key) {
@@ -130,13 +139,7 @@ std::optional<TaggedAddressRef> FindTaggedAddress(const Service& s, std::string_
 }
 
 size_t TaggedAddressCount(const Service& s) {
-  size_t n = s.tagged_addresses.size();
-  if (s.derived_tagged != DerivedTaggedAddresses::kNone) {
-    for (std::string_view key : DerivedKeys(s.derived_tagged)) {
-      if (!s.tagged_addresses.contains(key)) ++n;
-    }
-  }
-  return n;
+  return s.tagged_addresses.size() + DerivedNotGiven(s).size;
 }
 
 namespace {

@@ -1,7 +1,5 @@
 #include "catalog/validate.h"
 
-#include <arpa/inet.h>
-
 #include <cctype>
 
 #include "common/strings.h"
@@ -13,15 +11,6 @@ namespace {
 constexpr size_t kMaxMetaPairs = 64;
 constexpr size_t kMaxMetaKeyLength = 128;
 constexpr size_t kMaxMetaValueLength = 512;
-
-bool IsIpv4(const std::string& s) {
-  in_addr a{};
-  return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-bool IsIpv6(const std::string& s) {
-  in6_addr a{};
-  return inet_pton(AF_INET6, s.c_str(), &a) == 1;
-}
 
 Status ValidateMeta(const StringMap& meta) {
   if (meta.size() > kMaxMetaPairs) {

@@ -223,7 +223,6 @@ class Reader {
     if (v.get(obj) != simdjson::SUCCESS) {
       return TypeError(PathOf(field), "an object of strings", v);
     }
-    out->clear();
     catalog::FlatStringMapPairs<std::string> pairs;
     pairs.reserve(obj.size());
     for (auto [key, value] : obj) {
@@ -562,7 +561,6 @@ Status ReadServiceTaggedAddresses(const Reader& r, element v,
   if (v.get(obj) != simdjson::SUCCESS) {
     return TypeError(path, "an object", v);
   }
-  out->clear();
   catalog::FlatStringMapPairs<catalog::TaggedAddress> pairs;
   pairs.reserve(obj.size());
   for (auto [name, value] : obj) {

@@ -134,7 +134,6 @@ class SqliteStore final : public Store {
   // How many nice levels below the thread that opened the store the folding thread runs.
   static constexpr int kFoldNiceIncrement = 10;
 
-
  private:
   struct StmtDeleter {
     void operator()(sqlite3_stmt* stmt) const;
