@@ -19,7 +19,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <thread>
+#include <vector>
 
 #include "common/strings.h"
 
@@ -109,6 +111,33 @@ asio::awaitable<bool> WriteHeadAndFile(tcp::socket& socket, const std::string& h
     co_return false;  // the client went away (or the file is shorter than it should be)
   }
   co_return true;
+}
+
+// After an error response that ends the connection before the request was read to its end (an
+// oversized body, say), the client may still be sending. Closing a socket with unread input
+// resets the connection, and the reset can destroy the response before the client has read it.
+// So, as nginx's lingering close does: stop sending, then read and drop what still arrives until
+// the client closes, for at most kLingerTime and kLingerBytes.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 1 << 20;
+
+asio::awaitable<void> LingerBeforeClose(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  asio::steady_timer deadline(socket.get_executor());
+  deadline.expires_after(kLingerTime);
+  deadline.async_wait([&socket](boost::system::error_code ec) {
+    boost::system::error_code ignored;
+    if (!ec) socket.cancel(ignored);  // only the read below is outstanding
+  });
+  std::vector<char> scratch(16 * 1024);
+  size_t dropped = 0;
+  while (dropped < kLingerBytes) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(scratch), kTuple);
+    if (ec) break;  // the client closed (EOF), reset, or the deadline passed
+    dropped += n;
+  }
+  deadline.cancel();
 }
 
 asio::awaitable<bool> WriteResponse(tcp::socket& socket, const HttpResponse& r, bool keep_alive) {
@@ -331,7 +360,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket, size_t loop) {
       } else {
         break;  // closed, reset or cancelled
       }
-      co_await WriteResponse(socket, error, false);
+      if (co_await WriteResponse(socket, error, false)) co_await LingerBeforeClose(socket);
       break;
     }
     // Nothing buffered past this request (the usual case): give the buffer back while the
