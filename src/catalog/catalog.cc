@@ -179,6 +179,7 @@ class Catalog::Writer {
   Status Apply(Tx& tx, const CheckResult& r, bool* used);
   Status Apply(Tx& tx, const ExpireTtl& r, bool* used);
   Status Apply(Tx& tx, const ReapCritical& r, bool* used);
+  Status Apply(Tx& tx, const FlushOutput& r, bool* used);
   Status Apply(Tx& tx, const SetNodeLiveness& r, bool* used);
 
   // Decodes every record of a full Range into empty tables (Load and a cluster reset).
@@ -270,8 +271,20 @@ class Catalog::Writer {
   // expiry is still checked against the check's ttl_deadline_ns when it is applied.
   std::map<TtlTimer, const std::string*, TtlTimerOrder> ttl_timers_;
   int64_t next_reap_ns_ = 0;
-  // When each check last moved its ModifyIndex for an output-only change.
+  // When each check last moved its ModifyIndex for an output-only change (CheckResult,
+  // FlushOutput).
   std::map<std::pair<std::string, std::string>, int64_t> output_bumps_;
+  // TTL checks whose output-only change is stored but not yet published, by (lower node, check
+  // ID) -> when it will be (FlushOutput). As Consul's agent does with check_update_interval d,
+  // the first such change starts a timer of d/2 plus a random stagger below d (but not due
+  // sooner than d after the last such publication); later ones before it fires ride along. `output_timers_` orders the same entries by time. Entries name checks by
+  // key, so they outlive a rollback or reload (RestoreFromSnapshot): a flush re-reads the check.
+  using CheckKeyPair = std::pair<std::string, std::string>;
+  std::map<CheckKeyPair, int64_t> output_due_;
+  std::set<std::pair<int64_t, CheckKeyPair>> output_timers_;
+  std::mt19937_64 stagger_rng_{std::random_device{}()};
+  void DeferOutput(const std::string& lower_node, const std::string& id);
+  void DropDeferredOutput(const std::string& lower_node, const std::string& id);
   // One shared list per distinct tag list among the stored services and checks.
   TagInterner tags_;
 
@@ -578,6 +591,7 @@ void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& low
     tx.writes.Delete(CheckKey(lower_node, cid));
     UnfileCheck(n, cid);
     output_bumps_.erase({lower_node, cid});
+    DropDeferredOutput(lower_node, cid);
   }
   if (!cids.empty()) tx.checks_index = idx;
   tx.writes.Delete(ServiceKey(lower_node, id));
@@ -627,6 +641,7 @@ void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower
     MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
   }
   output_bumps_.erase({lower_node, id});
+  DropDeferredOutput(lower_node, id);
   tx.writes.Delete(CheckKey(lower_node, id));
   MarkNode(tx, lower_node, idx);
   tx.checks_index = idx;
@@ -821,20 +836,14 @@ Status Catalog::Writer::Apply(Tx& tx, const UpdateTtl& r, bool* used) {
   const int64_t now = clock_->NowNanos();
   c.ttl_deadline_ns = now + c.definition.ttl.count();
   uint64_t idx = 0;
-  auto bump_key = std::make_pair(local_, c.id);
   if (c.status != old->status) {
     idx = tx.next_index;
-  } else if (c.output != old->output) {
-    // Output-only changes move the index at most once per output_update_interval (2.1).
-    auto last = output_bumps_.find(bump_key);
-    if (last == output_bumps_.end() || now - last->second >= options_.output_update_interval.count()) {
-      idx = tx.next_index;
-    }
-  }
-  if (idx != 0) {
     c.modify_index = idx;
-    output_bumps_[bump_key] = now;
     *used = true;
+    DropDeferredOutput(local_, c.id);  // published with the status
+  } else if (c.output != old->output) {
+    // Output-only: stored (durably, like the deadline) but published later (2.1).
+    DeferOutput(local_, c.id);
   }
   PutCheck(tx, idx, local_, std::move(c));
   return Status();
@@ -1007,9 +1016,45 @@ Status Catalog::Writer::Apply(Tx& tx, const ExpireTtl& r, bool* used) {
     idx = tx.next_index;
     c.modify_index = idx;
     *used = true;
+    DropDeferredOutput(r.node, c.id);
+  } else if (c.output != old->output) {
+    DeferOutput(r.node, c.id);
   }
   PutCheck(tx, idx, r.node, std::move(c));
   return Status();
+}
+
+Status Catalog::Writer::Apply(Tx& tx, const FlushOutput& r, bool* used) {
+  const Check* old = FindCheck(r.node, r.check_id);
+  if (old == nullptr) return Status();  // removed since (its entry went with it)
+  Check c = *old;
+  c.modify_index = tx.next_index;
+  output_bumps_[CheckKeyPair(r.node, c.id)] = clock_->NowNanos();
+  PutCheck(tx, tx.next_index, r.node, std::move(c));
+  *used = true;
+  return Status();
+}
+
+void Catalog::Writer::DeferOutput(const std::string& lower_node, const std::string& id) {
+  CheckKeyPair key(lower_node, id);
+  if (output_due_.count(key) != 0) return;  // a timer runs: this change rides along
+  const int64_t d = std::max<int64_t>(options_.output_update_interval.count(), 2);
+  int64_t due = clock_->NowNanos() + d / 2 +
+                std::uniform_int_distribution<int64_t>(0, d - 1)(stagger_rng_);
+  // At most one such publication per interval (2.1).
+  if (auto last = output_bumps_.find(key); last != output_bumps_.end()) {
+    due = std::max(due, last->second + d);
+  }
+  output_due_.emplace(key, due);
+  output_timers_.emplace(due, std::move(key));
+}
+
+void Catalog::Writer::DropDeferredOutput(const std::string& lower_node, const std::string& id) {
+  if (output_due_.empty()) return;
+  auto it = output_due_.find(CheckKeyPair(lower_node, id));
+  if (it == output_due_.end()) return;
+  output_timers_.erase({it->second, it->first});
+  output_due_.erase(it);
 }
 
 Status Catalog::Writer::Apply(Tx& tx, const ReapCritical&, bool* used) {
@@ -1294,6 +1339,7 @@ void Catalog::Writer::RebuildTimers() {
 int64_t Catalog::Writer::NextTimerNs() const {
   int64_t next = next_reap_ns_;
   if (!ttl_timers_.empty()) next = std::min(next, ttl_timers_.begin()->first.deadline_ns);
+  if (!output_timers_.empty()) next = std::min(next, output_timers_.begin()->first);
   return next;
 }
 
@@ -1304,6 +1350,12 @@ std::vector<WriteRequest> Catalog::Writer::CollectTimerRequests(int64_t now, boo
     const Check& c = *timer->first.check;
     out.push_back(ExpireTtl{*timer->second, c.id, c.ttl_deadline_ns});
     ttl_timers_.erase(timer);
+  }
+  while (!output_timers_.empty() && output_timers_.begin()->first <= now) {
+    auto timer = output_timers_.begin();
+    output_due_.erase(timer->second);
+    out.push_back(FlushOutput{timer->second.first, timer->second.second});
+    output_timers_.erase(timer);
   }
   if (force_reap || next_reap_ns_ <= now) {
     out.push_back(ReapCritical{});

@@ -96,6 +96,12 @@ struct ExpireTtl {
   int64_t deadline_ns = 0;  // only expires if the check's deadline is still this one
 };
 struct ReapCritical {};
+// Publishes a TTL check's output-only change that UpdateTtl stored without moving the index:
+// moves the check's ModifyIndex so that watchers get the output (contract 2.1).
+struct FlushOutput {
+  std::string node;  // lower-cased
+  std::string check_id;
+};
 
 // Cluster mode: the agent-liveness check (serfHealth) of a node, set by the cluster's leader when
 // the node's agent stops renewing its lease, and by the agent itself when it is back.
@@ -109,6 +115,6 @@ struct SetNodeLiveness {
 using WriteRequest =
     std::variant<RegisterService, DeregisterService, RegisterCheck, DeregisterCheck, UpdateTtl,
                  SetMaintenance, CatalogRegister, CatalogDeregister, CheckResult, ExpireTtl,
-                 ReapCritical, SetNodeLiveness>;
+                 ReapCritical, FlushOutput, SetNodeLiveness>;
 
 }  // namespace beacon::catalog

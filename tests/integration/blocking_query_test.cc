@@ -241,8 +241,8 @@ INSTANTIATE_TEST_SUITE_P(EveryBlockingRead, BlockingNoWakeTest, ::testing::Value
                          });
 
 TEST_F(BlockingQueryTest, OutputOnlyTtlUpdateDoesNotWakeTheWatcher) {
-  // Output-only changes move the index at most every 5 minutes (2.1); the first one after
-  // registration may move it, so make it first, then watch.
+  // Output-only changes are published 2.5 to 7.5 minutes later (2.1, Consul's
+  // check_update_interval of 5 min), so neither of these wakes a watcher within its wait.
   ASSERT_TRUE(IsOk(agent().Put("/v1/agent/check/pass/service:web-1?note=first")));
   Response before = agent().Get("/v1/health/service/web");
   const uint64_t index = ConsulIndex(before);
@@ -254,6 +254,38 @@ TEST_F(BlockingQueryTest, OutputOnlyTtlUpdateDoesNotWakeTheWatcher) {
   ASSERT_TRUE(IsOk(t.response));
   EXPECT_GE(t.elapsed, kShortWait);
   EXPECT_EQ(ConsulIndex(t.response), index);
+}
+
+// With a check_update_interval d of 400 ms, an output-only change reaches watchers d/2 to 3d/2
+// after it was made, with the latest output.
+TEST(BlockingQueryOutputTest, DeferredOutputWakesTheWatcherLater) {
+  TestAgentOptions options;
+  options.output_update_interval = 400ms;
+  auto started = TestAgent::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  TestAgent& agent = **started;
+  ASSERT_TRUE(IsOk(agent.Put(kRegister, R"({"Name":"web","ID":"web-1",
+      "Check":{"TTL":"10m","Status":"passing"}})")));
+  Response before = agent.Get("/v1/health/service/web");
+  const uint64_t index = ConsulIndex(before);
+  std::future<Timed> watch =
+      StartTimed(agent.port(), WithIndex("/v1/health/service/web", index, kWakeWait));
+  ASSERT_TRUE(Eventually([&] {
+    return agent.Gauge("consul.http.blocking_queries_parked").value_or(0) >= 1;
+  }, 20s));
+  const Clock::time_point changed = Clock::now();
+  ASSERT_TRUE(IsOk(agent.Put("/v1/agent/check/pass/service:web-1?note=one")));
+  ASSERT_TRUE(IsOk(agent.Put("/v1/agent/check/pass/service:web-1?note=two")));
+  Timed t = watch.get();
+  const auto after_change = std::chrono::duration_cast<milliseconds>(Clock::now() - changed);
+  ASSERT_TRUE(IsOk(t.response));
+  EXPECT_GT(ConsulIndex(t.response), index);
+  EXPECT_GE(after_change, 200ms);        // not before d/2
+  EXPECT_LT(t.elapsed, kWakeWait / 2);  // but long before the wait ran out
+  JsonDoc doc(t.response.body);
+  EXPECT_EQ(doc.Str("/0/Checks/0/CheckID"), "service:web-1") << t.response.body;
+  EXPECT_EQ(doc.Str("/0/Checks/0/Output"), "two") << t.response.body;
+  EXPECT_EQ(doc.Int("/0/Checks/0/ModifyIndex"), static_cast<int64_t>(ConsulIndex(t.response)));
 }
 
 TEST_F(BlockingQueryTest, IndexZeroAnswersAtOnce) {

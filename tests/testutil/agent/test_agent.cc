@@ -52,6 +52,7 @@ Status TestAgent::StartAgent() {
   config.run_checks = options_.run_checks;
   config.reap_interval = options_.reap_interval;
   config.min_deregister_after = options_.min_deregister_after;
+  config.output_update_interval = options_.output_update_interval;
   BEACON_ASSIGN_OR_RETURN(agent_, agent::Agent::Start(std::move(config)));
   http_ = std::make_unique<HttpClient>("127.0.0.1", agent_->http_port());
   return Status::Ok();

@@ -41,6 +41,8 @@ struct TestAgentOptions {
   // Shorter than Consul's 30 s / 1 min so reaping happens within a test.
   std::chrono::milliseconds reap_interval{200};
   std::chrono::milliseconds min_deregister_after{500};
+  // Consul's check_update_interval: how long output-only check changes wait to be published.
+  std::chrono::milliseconds output_update_interval{std::chrono::minutes(5)};
   // Two loops, so blocking queries and the writes that wake them often sit on different loops.
   size_t io_threads = 2;
   // -1 = no DNS interface (this harness drives HTTP); 0 = any free port.

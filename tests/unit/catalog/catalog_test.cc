@@ -163,6 +163,64 @@ TEST_F(CatalogTest, OutputOnlyChangeDoesNotMoveIndexWithinInterval) {
   EXPECT_EQ(catalog_->Current()->FindService("web")->instances[0]->checks[0]->output, "b");
 }
 
+// Consul's agent defers output-only changes by check_update_interval d: the first starts a timer of
+// d/2 plus a random stagger below d (5 min: 2.5 to 7.5 min), later ones ride along.
+TEST_F(CatalogTest, OutputOnlyTtlChangeIsPublishedAfterTheDeferral) {
+  RegisterService r = Web("web-1");
+  r.checks[0].definition.ttl = 1h;
+  Write(r);
+  const uint64_t passing = Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
+  ASSERT_EQ(catalog_->Current()->ServiceIndex("web"), passing);
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  Elapse(2min);  // before d/2
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), passing);
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "c"});
+  Elapse(5min + 31s);  // 7.5 min and 1 s after "b"
+  SnapshotPtr snap = catalog_->Current();
+  const uint64_t flushed = snap->ServiceIndex("web");
+  EXPECT_GT(flushed, passing);
+  const Check& check = *snap->FindService("web")->instances[0]->checks[0];
+  EXPECT_EQ(check.output, "c");
+  EXPECT_EQ(check.modify_index, flushed);
+  // Both changes went out in that one publication: nothing else is due.
+  Elapse(10min);
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), flushed);
+  // A later output-only change starts a new deferral.
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "d"});
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), flushed);
+  Elapse(7min + 31s);
+  EXPECT_GT(catalog_->Current()->ServiceIndex("web"), flushed);
+}
+
+TEST_F(CatalogTest, StatusChangePublishesAPendingOutputAtOnce) {
+  RegisterService r = Web("web-1");
+  r.checks[0].definition.ttl = 1h;
+  Write(r);
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  const uint64_t warning = Write(UpdateTtl{"service:web-1", HealthStatus::kWarning, "c"});
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), warning);
+  Elapse(8min);  // the deferral was dropped: it would publish nothing new
+  EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), warning);
+  EXPECT_EQ(catalog_->Current()->index, warning);
+}
+
+TEST_F(CatalogTest, DeferredOutputOfARemovedCheckPublishesNothing) {
+  RegisterService r = Web("web-1");
+  r.checks[0].definition.ttl = 1h;
+  Write(r);
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
+  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  const uint64_t removed = Write(DeregisterService{"web-1"});
+  Elapse(8min);
+  EXPECT_EQ(catalog_->Current()->index, removed);
+  // Registered again, the check starts without the old deferral.
+  Write(r);
+  const uint64_t back = catalog_->Current()->index;
+  Elapse(8min);
+  EXPECT_EQ(catalog_->Current()->index, back);
+}
+
 TEST_F(CatalogTest, TtlExpiresToCritical) {
   Write(Web("web-1"));
   Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "ok"});
