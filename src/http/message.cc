@@ -36,19 +36,36 @@ int MakeBodyFile(const std::string& bytes) {
 }  // namespace
 
 SharedBody::SharedBody(std::string bytes) : bytes_(std::move(bytes)) {
-  if (bytes_.size() < kFileMinBytes) return;
-  if (body_files.fetch_add(1) >= kMaxFiles) {
-    body_files.fetch_sub(1);
-    return;
-  }
-  fd_ = MakeBodyFile(bytes_);
-  if (fd_ < 0) body_files.fetch_sub(1);
+  if (bytes_.size() < kFileMinBytes) fd_.store(kNoFile, std::memory_order_relaxed);
 }
 
 SharedBody::~SharedBody() {
-  if (fd_ < 0) return;
-  ::close(fd_);
+  const int fd = fd_.load(std::memory_order_acquire);
+  if (fd < 0) return;
+  ::close(fd);
   body_files.fetch_sub(1);
+}
+
+int SharedBody::FileForSend() const {
+  int fd = fd_.load(std::memory_order_acquire);
+  if (fd >= 0 || fd == kNoFile) return fd >= 0 ? fd : -1;
+  if (sends_.fetch_add(1, std::memory_order_relaxed) < kCopySends) return -1;
+  int made = kNoFile;
+  if (body_files.fetch_add(1) < kMaxFiles) {
+    made = MakeBodyFile(bytes_);
+    if (made < 0) made = kNoFile;
+  }
+  if (made == kNoFile) body_files.fetch_sub(1);
+  int expected = -1;
+  if (!fd_.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) {
+    // Another loop made (or gave up on) it first: keep theirs.
+    if (made >= 0) {
+      ::close(made);
+      body_files.fetch_sub(1);
+    }
+    return expected >= 0 ? expected : -1;
+  }
+  return made >= 0 ? made : -1;
 }
 
 namespace {

@@ -5,6 +5,7 @@
 // bodies are immutable encodings that many responses may send at once without copying.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -50,15 +51,20 @@ struct HttpRequest {
   std::string Header(std::string_view lower_name) const;
 };
 
-// An immutable encoded body that many responses send at once (a cached read). A big one is also
-// kept in an in-memory file (memfd) that the server sends with sendfile(2): the kernel then
-// hands the same pages to every connection instead of copying the bytes into each socket's
-// buffers, as nginx does for a static file. For a 100-instance answer (~120 KB) that copy was
-// about a third of the server's CPU per read.
+// An immutable encoded body that many responses send at once (a cached read). A big one that is
+// sent often also gets an in-memory file (memfd) that the server sends with sendfile(2): the
+// kernel then hands the same pages to every connection instead of copying the bytes into each
+// socket's buffers, as nginx does for a static file. For a 100-instance answer (~120 KB) that copy
+// was about a third of the server's CPU per read. Making the file and dropping it cost about as
+// much as 16 copying sends (~118 us against ~7 us more per send, docs/PERFORMANCE.md), so a body
+// is sent by copying its first kCopySends times and from its file after that: an answer that only
+// its watchers get once per change never pays for a file, a hot read pays once.
 class SharedBody {
  public:
-  // Bodies at least this big get a file (when the system allows: see file()).
+  // Bodies at least this big get a file (when the system allows: see FileForSend()).
   static constexpr size_t kFileMinBytes = 64 * 1024;
+  // Sends by copy before the file is made.
+  static constexpr int kCopySends = 16;
   // At most this many files exist at once, so cached bodies never use up file descriptors;
   // past it, bodies are sent by copying.
   static constexpr int kMaxFiles = 256;
@@ -69,13 +75,21 @@ class SharedBody {
   SharedBody& operator=(const SharedBody&) = delete;
 
   const std::string& bytes() const { return bytes_; }
-  // A read-only descriptor holding exactly bytes(), or -1 (small body, no memfd support, the
-  // cap reached, or a failed write): then bytes() is sent as usual.
-  int file() const { return fd_; }
+  // Counts one send of the body and says how to make it: a read-only descriptor holding exactly
+  // bytes() to sendfile from, or -1 to send bytes() as usual (small body, one of its first
+  // kCopySends sends, no memfd support, the cap reached, or a failed write). Thread-safe.
+  int FileForSend() const;
+  // The descriptor if the file exists, else -1; counts nothing.
+  int file() const {
+    const int fd = fd_.load(std::memory_order_acquire);
+    return fd >= 0 ? fd : -1;
+  }
 
  private:
+  static constexpr int kNoFile = -2;  // fd_: a file was tried and cannot be had
   std::string bytes_;
-  int fd_ = -1;
+  mutable std::atomic<int> sends_{0};
+  mutable std::atomic<int> fd_{-1};
 };
 
 struct HttpResponse {

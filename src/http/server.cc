@@ -142,9 +142,10 @@ asio::awaitable<void> LingerBeforeClose(tcp::socket& socket) {
 
 asio::awaitable<bool> WriteResponse(tcp::socket& socket, const HttpResponse& r, bool keep_alive) {
   std::string head = SerializeHead(r, keep_alive);
-  if (r.shared_body && r.shared_body->file() >= 0) {
-    co_return co_await WriteHeadAndFile(socket, head, r.shared_body->file(),
-                                        r.shared_body->bytes().size());
+  if (r.shared_body) {
+    if (const int fd = r.shared_body->FileForSend(); fd >= 0) {
+      co_return co_await WriteHeadAndFile(socket, head, fd, r.shared_body->bytes().size());
+    }
   }
   std::string_view body = r.Body();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.data(), body.size())};
