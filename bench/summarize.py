@@ -220,7 +220,8 @@ def main():
                "window divided by the operations completed; it excludes softirq time, where loopback "
                "receive work is charged, and is less disturbed by other tenants than a rate.")
     out.append("\"ack not delayed\": the registration that wakes the watchers is acknowledged within "
-               "max(2x the slowest of 20 idle writes, idle p50 + 1 ms).")
+               "max(2x the slowest of 20 idle writes, idle p50 + 1 ms); each idle write, like the "
+               "change, comes after 300 ms without requests and is timed on a loop of its own.")
 
     problems = []
     for label, objs in sorted(by_label.items()):
