@@ -277,8 +277,10 @@ class Catalog::Writer {
   // TTL checks whose output-only change is stored but not yet published, by (lower node, check
   // ID) -> when it will be (FlushOutput). As Consul's agent does with check_update_interval d,
   // the first such change starts a timer of d/2 plus a random stagger below d (but not due
-  // sooner than d after the last such publication); later ones before it fires ride along. `output_timers_` orders the same entries by time. Entries name checks by
-  // key, so they outlive a rollback or reload (RestoreFromSnapshot): a flush re-reads the check.
+  // sooner than d after the last such publication); later ones before it fires ride along.
+  // `output_timers_` orders the same entries by time. Entries name checks by key, so they
+  // outlive a rollback or reload (RestoreFromSnapshot): a flush re-reads the check. They are not
+  // stored: after a restart the stored output is served, unpublished (as Consul loses it too).
   using CheckKeyPair = std::pair<std::string, std::string>;
   std::map<CheckKeyPair, int64_t> output_due_;
   std::set<std::pair<int64_t, CheckKeyPair>> output_timers_;
