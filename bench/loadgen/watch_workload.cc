@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "loadgen/histogram.h"
@@ -191,22 +192,25 @@ asio::awaitable<ErrorCode> WriteInstance(WatchState& st, HttpConnection& ctl,
   co_return ec;
 }
 
-// Times one WriteInstance over `conn`, whose loop is `io`: runs `io` on this thread until the
-// answer is in, so nothing else this thread serves (the watchers' loop) runs meanwhile.
+// Runs the coroutine `fn()` on loop `io`, which this thread runs alone until it is done, so
+// nothing else this thread serves (the watchers' loop) runs meanwhile.
+template <typename Fn>
+void RunAlone(asio::io_context& io, Fn fn) {
+  asio::co_spawn(io, std::move(fn), asio::detached);
+  io.restart();
+  io.run();
+}
+
+// Times one WriteInstance over `conn`, whose loop is `io` (RunAlone).
 ErrorCode TimedWrite(asio::io_context& io, WatchState& st, HttpConnection& conn,
                      const InstanceSpec& inst, int64_t seq, int* status, Clock::time_point* sent,
                      Clock::time_point* acked) {
   ErrorCode result;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        *sent = Clock::now();
-        result = co_await WriteInstance(st, conn, inst, seq, status);
-        *acked = Clock::now();
-      },
-      asio::detached);
-  io.restart();
-  io.run();
+  RunAlone(io, [&]() -> asio::awaitable<void> {
+    *sent = Clock::now();
+    result = co_await WriteInstance(st, conn, inst, seq, status);
+    *acked = Clock::now();
+  });
   return result;
 }
 
@@ -265,10 +269,9 @@ asio::awaitable<void> RunWatchMain(WatchState& st, WatchResult& result) {
   asio::io_context timed_io(1);
   HttpConnection timed(timed_io.get_executor(), 64 * 1024);
   ErrorCode connect_ec;
-  asio::co_spawn(
-      timed_io, [&]() -> asio::awaitable<void> { connect_ec = co_await timed.Connect(st.endpoint); },
-      asio::detached);
-  timed_io.run();
+  RunAlone(timed_io, [&]() -> asio::awaitable<void> {
+    connect_ec = co_await timed.Connect(st.endpoint);
+  });
   if (connect_ec) {
     result.error = "connect: " + connect_ec.message();
     co_return;

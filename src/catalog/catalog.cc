@@ -287,6 +287,15 @@ class Catalog::Writer {
   std::mt19937_64 stagger_rng_{std::random_device{}()};
   void DeferOutput(const std::string& lower_node, const std::string& id);
   void DropDeferredOutput(const std::string& lower_node, const std::string& id);
+  // Check (lower node, id) is gone: forgets its output throttle and any deferred publication.
+  void ForgetOutput(const std::string& lower_node, const std::string& id) {
+    output_bumps_.erase({lower_node, id});
+    DropDeferredOutput(lower_node, id);
+  }
+  // Stores `c`, the new state of TTL check `old` on node `lower_node`: a status change moves its
+  // ModifyIndex now (publishing any deferred output with it), an output-only change is published
+  // later (DeferOutput, contract 2.1).
+  void PutTtlResult(Tx& tx, const std::string& lower_node, const Check& old, Check c, bool* used);
   // One shared list per distinct tag list among the stored services and checks.
   TagInterner tags_;
 
@@ -592,8 +601,7 @@ void Catalog::Writer::RemoveService(Tx& tx, uint64_t idx, const std::string& low
   for (const std::string& cid : cids) {
     tx.writes.Delete(CheckKey(lower_node, cid));
     UnfileCheck(n, cid);
-    output_bumps_.erase({lower_node, cid});
-    DropDeferredOutput(lower_node, cid);
+    ForgetOutput(lower_node, cid);
   }
   if (!cids.empty()) tx.checks_index = idx;
   tx.writes.Delete(ServiceKey(lower_node, id));
@@ -617,7 +625,6 @@ void Catalog::Writer::PutCheck(Tx& tx, uint64_t idx, const std::string& lower_no
     }
   }
   tx.writes.Put(CheckKey(lower_node, check.id), EncodeCheckRecord(check));
-  check.service_tags = tags_.Intern(check.service_tags);
   auto ptr = std::make_shared<const Check>(std::move(check));
   FileCheck(n, ptr);
   if (ptr->service_id.empty()) {
@@ -642,8 +649,7 @@ void Catalog::Writer::RemoveCheck(Tx& tx, uint64_t idx, const std::string& lower
   } else if (auto s = rec.services.find(removed->service_id); s != rec.services.end()) {
     MarkService(tx, AsciiLower(s->second.svc->name), lower_node, s->first, idx);
   }
-  output_bumps_.erase({lower_node, id});
-  DropDeferredOutput(lower_node, id);
+  ForgetOutput(lower_node, id);
   tx.writes.Delete(CheckKey(lower_node, id));
   MarkNode(tx, lower_node, idx);
   tx.checks_index = idx;
@@ -835,19 +841,8 @@ Status Catalog::Writer::Apply(Tx& tx, const UpdateTtl& r, bool* used) {
   Check c = *old;
   SetStatus(c, r.status);
   c.output = TruncateOutput(r.output, c.definition);
-  const int64_t now = clock_->NowNanos();
-  c.ttl_deadline_ns = now + c.definition.ttl.count();
-  uint64_t idx = 0;
-  if (c.status != old->status) {
-    idx = tx.next_index;
-    c.modify_index = idx;
-    *used = true;
-    DropDeferredOutput(local_, c.id);  // published with the status
-  } else if (c.output != old->output) {
-    // Output-only: stored (durably, like the deadline) but published later (2.1).
-    DeferOutput(local_, c.id);
-  }
-  PutCheck(tx, idx, local_, std::move(c));
+  c.ttl_deadline_ns = clock_->NowNanos() + c.definition.ttl.count();
+  PutTtlResult(tx, local_, *old, std::move(c), used);
   return Status();
 }
 
@@ -1013,17 +1008,23 @@ Status Catalog::Writer::Apply(Tx& tx, const ExpireTtl& r, bool* used) {
   SetStatus(c, HealthStatus::kCritical);
   c.output = TruncateOutput("TTL expired (last output before timeout follows): " + old->output,
                             c.definition);
+  PutTtlResult(tx, r.node, *old, std::move(c), used);
+  return Status();
+}
+
+void Catalog::Writer::PutTtlResult(Tx& tx, const std::string& lower_node, const Check& old,
+                                   Check c, bool* used) {
   uint64_t idx = 0;
-  if (c.status != old->status) {
+  if (c.status != old.status) {
     idx = tx.next_index;
     c.modify_index = idx;
     *used = true;
-    DropDeferredOutput(r.node, c.id);
-  } else if (c.output != old->output) {
-    DeferOutput(r.node, c.id);
+    DropDeferredOutput(lower_node, c.id);  // published with the status
+  } else if (c.output != old.output) {
+    // Output-only: stored (durably, like the deadline) but published later (2.1).
+    DeferOutput(lower_node, c.id);
   }
-  PutCheck(tx, idx, r.node, std::move(c));
-  return Status();
+  PutCheck(tx, idx, lower_node, std::move(c));
 }
 
 Status Catalog::Writer::Apply(Tx& tx, const FlushOutput& r, bool* used) {
@@ -1440,6 +1441,9 @@ Status Catalog::Writer::ApplyExternalChange(Tx& tx, const store::Change& ch, uin
   }
   const Check* old = FindCheck(lower_node, check.id);
   uint64_t idx = (!old || check.modify_index > old->modify_index) ? check.modify_index : 0;
+  // A decoded record's tags are a list of their own; every other check put takes its service's
+  // (MakeCheck, PutService) or an existing check's, already interned.
+  check.service_tags = tags_.Intern(check.service_tags);
   PutCheck(tx, idx, lower_node, std::move(check));
   return Status();
 }

@@ -47,25 +47,21 @@ SharedBody::~SharedBody() {
 }
 
 int SharedBody::FileForSend() const {
-  int fd = fd_.load(std::memory_order_acquire);
-  if (fd >= 0 || fd == kNoFile) return fd >= 0 ? fd : -1;
+  const int fd = fd_.load(std::memory_order_acquire);
+  if (fd != -1) return file();  // made, or known not to be had
   if (sends_.fetch_add(1, std::memory_order_relaxed) < kCopySends) return -1;
-  int made = kNoFile;
-  if (body_files.fetch_add(1) < kMaxFiles) {
-    made = MakeBodyFile(bytes_);
-    if (made < 0) made = kNoFile;
+  int made = body_files.fetch_add(1) < kMaxFiles ? MakeBodyFile(bytes_) : -1;
+  if (made < 0) {
+    body_files.fetch_sub(1);
+    made = kNoFile;
   }
-  if (made == kNoFile) body_files.fetch_sub(1);
   int expected = -1;
-  if (!fd_.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) {
+  if (!fd_.compare_exchange_strong(expected, made, std::memory_order_acq_rel) && made >= 0) {
     // Another loop made (or gave up on) it first: keep theirs.
-    if (made >= 0) {
-      ::close(made);
-      body_files.fetch_sub(1);
-    }
-    return expected >= 0 ? expected : -1;
+    ::close(made);
+    body_files.fetch_sub(1);
   }
-  return made >= 0 ? made : -1;
+  return file();
 }
 
 namespace {

@@ -56,9 +56,9 @@ struct HttpRequest {
 // kernel then hands the same pages to every connection instead of copying the bytes into each
 // socket's buffers, as nginx does for a static file. For a 100-instance answer (~120 KB) that copy
 // was about a third of the server's CPU per read. Making the file and dropping it cost about as
-// much as 16 copying sends (~118 us against ~7 us more per send, docs/PERFORMANCE.md), so a body
-// is sent by copying its first kCopySends times and from its file after that: an answer that only
-// its watchers get once per change never pays for a file, a hot read pays once.
+// much as 13-17 copying sends (~118 us against 7-9 us more per send, docs/PERFORMANCE.md), so a
+// body is sent by copying its first kCopySends times and from its file after that: an answer that
+// only its watchers get once per change never pays for a file, a hot read pays once.
 class SharedBody {
  public:
   // Bodies at least this big get a file (when the system allows: see FileForSend()).

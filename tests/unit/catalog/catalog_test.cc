@@ -43,6 +43,20 @@ class CatalogTest : public ::testing::Test {
     return r;
   }
 
+  // web-1 with a TTL check long enough to outlast the deferred-output tests.
+  static RegisterService LongTtlWeb() {
+    RegisterService r = Web("web-1");
+    r.checks[0].definition.ttl = 1h;
+    return r;
+  }
+  // Registers LongTtlWeb(), passes its check with output "a" (a status change) and then with "b"
+  // (an output-only change, whose publication waits).
+  void PassThenChangeOutput() {
+    Write(LongTtlWeb());
+    Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
+    Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  }
+
   // Moves the clock on and runs whatever timers are then due (TTL expiry, the reaper).
   void Elapse(std::chrono::nanoseconds d) {
     clock_.Advance(d);
@@ -166,9 +180,7 @@ TEST_F(CatalogTest, OutputOnlyChangeDoesNotMoveIndexWithinInterval) {
 // Consul's agent defers output-only changes by check_update_interval d: the first starts a timer of
 // d/2 plus a random stagger below d (5 min: 2.5 to 7.5 min), later ones ride along.
 TEST_F(CatalogTest, OutputOnlyTtlChangeIsPublishedAfterTheDeferral) {
-  RegisterService r = Web("web-1");
-  r.checks[0].definition.ttl = 1h;
-  Write(r);
+  Write(LongTtlWeb());
   const uint64_t passing = Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
   ASSERT_EQ(catalog_->Current()->ServiceIndex("web"), passing);
   Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
@@ -193,11 +205,7 @@ TEST_F(CatalogTest, OutputOnlyTtlChangeIsPublishedAfterTheDeferral) {
 }
 
 TEST_F(CatalogTest, StatusChangePublishesAPendingOutputAtOnce) {
-  RegisterService r = Web("web-1");
-  r.checks[0].definition.ttl = 1h;
-  Write(r);
-  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
-  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  PassThenChangeOutput();
   const uint64_t warning = Write(UpdateTtl{"service:web-1", HealthStatus::kWarning, "c"});
   EXPECT_EQ(catalog_->Current()->ServiceIndex("web"), warning);
   Elapse(8min);  // the deferral was dropped: it would publish nothing new
@@ -206,16 +214,12 @@ TEST_F(CatalogTest, StatusChangePublishesAPendingOutputAtOnce) {
 }
 
 TEST_F(CatalogTest, DeferredOutputOfARemovedCheckPublishesNothing) {
-  RegisterService r = Web("web-1");
-  r.checks[0].definition.ttl = 1h;
-  Write(r);
-  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "a"});
-  Write(UpdateTtl{"service:web-1", HealthStatus::kPassing, "b"});
+  PassThenChangeOutput();
   const uint64_t removed = Write(DeregisterService{"web-1"});
   Elapse(8min);
   EXPECT_EQ(catalog_->Current()->index, removed);
   // Registered again, the check starts without the old deferral.
-  Write(r);
+  Write(LongTtlWeb());
   const uint64_t back = catalog_->Current()->index;
   Elapse(8min);
   EXPECT_EQ(catalog_->Current()->index, back);
