@@ -1569,7 +1569,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(CatalogOptions options, store::St
 
 Catalog::~Catalog() { Stop(); }
 
-void Catalog::Submit(WriteRequest request, WriteCallback callback) {
+void Catalog::Submit(WriteRequest request, WriteCallback callback, uint64_t source) {
   Status s;
   if (auto* r = std::get_if<RegisterService>(&request)) {
     s = NormalizeRegisterService(*r);
@@ -1582,19 +1582,56 @@ void Catalog::Submit(WriteRequest request, WriteCallback callback) {
     callback(s, 0);
     return;
   }
+  bool wake = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
       s = Unavailable("agent is shutting down");
     } else {
-      queue_.push_back({std::move(request), std::move(callback)});
+      const auto now = std::chrono::steady_clock::now();
+      queue_.push_back({std::move(request), std::move(callback), 0, source, now});
+      if (source != 0) arrivals_[next_arrival_++ % kArrivalRing] = {source, now};
+      // A held batch wakes the writer only once it is complete (else its deadline does), or
+      // when a write of no client joins it (those are never held).
+      wake = hold_target_ == 0 || queue_.size() >= hold_target_ || source == 0;
     }
   }
   if (!s.ok()) {
     callback(s, 0);
     return;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
+}
+
+size_t Catalog::HoldTarget(std::chrono::steady_clock::time_point now) const {
+  // Clients that wrote within this window count as active; most requests a batch is held for.
+  constexpr auto kActiveWindow = std::chrono::milliseconds(100);
+  constexpr size_t kMaxHeldBatch = 8;
+  if (options_.commit_hold.count() <= 0) return 0;
+  std::array<uint64_t, kMaxHeldBatch> distinct{};
+  size_t sources = 0;
+  size_t recent = 0;
+  auto oldest = now;
+  auto newest = std::chrono::steady_clock::time_point::min();
+  for (const Arrival& a : arrivals_) {
+    if (a.source == 0 || now - a.at > kActiveWindow) continue;
+    ++recent;
+    oldest = std::min(oldest, a.at);
+    newest = std::max(newest, a.at);
+    if (sources < kMaxHeldBatch &&
+        std::find(distinct.begin(), distinct.begin() + sources, a.source) ==
+            distinct.begin() + sources) {
+      distinct[sources++] = a.source;
+    }
+  }
+  // One client alone (its next write waits for this one's acknowledgement) is never held.
+  if (sources < 2) return 0;
+  // Hold only when writes come often enough that at least one more is due within the hold:
+  // at the recent rate, (recent - 1) writes over (newest - oldest). Rarer writes gain nothing
+  // worth the wait.
+  const auto span = std::chrono::duration_cast<std::chrono::nanoseconds>(newest - oldest);
+  if (span > static_cast<int64_t>(recent - 1) * options_.commit_hold) return 0;
+  return sources;
 }
 
 Result<uint64_t> Catalog::SubmitAndWait(WriteRequest request) {
@@ -1704,6 +1741,23 @@ void Catalog::Run() {
         cv_.wait_for(lock, wait);
       }
       if (stopping_ && queue_.empty() && external_.empty()) break;
+      // Group commit across clients: a small batch of client writes waits, at most commit_hold
+      // after its first request, for the other active clients' writes (HoldTarget). Anything
+      // else the writer has to do ends the hold.
+      if (!queue_.empty() && !run_timers && !stopping_ && external_.empty() && !role_changed_ &&
+          timer_requests_ == 0 && wait_revision == 0 &&
+          std::all_of(queue_.begin(), queue_.end(), [](const Pending& p) { return p.source != 0; })) {
+        const size_t target = HoldTarget(std::chrono::steady_clock::now());
+        if (target > queue_.size()) {
+          const auto deadline = queue_.front().queued + options_.commit_hold;
+          hold_target_ = target;
+          while (queue_.size() < hold_target_ && queue_.back().source != 0 && !stopping_ &&
+                 external_.empty() && !role_changed_ && timer_requests_ == 0) {
+            if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+          }
+          hold_target_ = 0;
+        }
+      }
       external.swap(external_);
       if (role_changed_) {
         role_changed = true;

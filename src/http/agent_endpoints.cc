@@ -84,7 +84,7 @@ asio::awaitable<HttpResponse> Api::AgentServiceRegister(Call& call) {
   if (!req.ok()) co_return ErrorResponse(req.status());
   req->replace_existing_checks = ReplaceExistingChecks(call.request.query);
   catalog::WriteRequest request = std::move(*req);
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -94,7 +94,7 @@ asio::awaitable<HttpResponse> Api::AgentServiceDeregister(Call& call) {
   // GCC 12 miscompiles brace-initialised temporaries inside a co_await expression (double
   // destruction); every request is built as a named local first.
   catalog::WriteRequest request = catalog::DeregisterService{call.name};
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -153,7 +153,7 @@ asio::awaitable<HttpResponse> Api::AgentCheckRegister(Call& call) {
   auto req = wire::DecodeAgentCheckRegister(call.request.body);
   if (!req.ok()) co_return ErrorResponse(req.status());
   catalog::WriteRequest request = std::move(*req);
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -161,7 +161,7 @@ asio::awaitable<HttpResponse> Api::AgentCheckRegister(Call& call) {
 asio::awaitable<HttpResponse> Api::AgentCheckDeregister(Call& call) {
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing check ID");
   catalog::WriteRequest request = catalog::DeregisterCheck{call.name};
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -170,7 +170,7 @@ asio::awaitable<HttpResponse> Api::AgentCheckTtl(Call& call, catalog::HealthStat
   if (call.name.empty()) co_return HttpResponse::Text(400, "Missing check ID");
   catalog::WriteRequest request =
       catalog::UpdateTtl{call.name, status, call.request.query.Get("note").value_or("")};
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -191,7 +191,7 @@ asio::awaitable<HttpResponse> Api::AgentCheckUpdate(Call& call) {
   if (!req.ok()) co_return ErrorResponse(req.status());
   req->check_id = call.name;
   catalog::WriteRequest request = std::move(*req);
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -213,7 +213,7 @@ asio::awaitable<HttpResponse> Api::AgentServiceMaintenance(Call& call) {
   if (!enable.ok()) co_return ErrorResponse(enable.status());
   catalog::WriteRequest request =
       catalog::SetMaintenance{call.name, *enable, call.request.query.Get("reason").value_or("")};
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }
@@ -223,7 +223,7 @@ asio::awaitable<HttpResponse> Api::AgentNodeMaintenance(Call& call) {
   if (!enable.ok()) co_return ErrorResponse(enable.status());
   catalog::WriteRequest request =
       catalog::SetMaintenance{"", *enable, call.request.query.Get("reason").value_or("")};
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Empty();
 }

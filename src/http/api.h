@@ -132,7 +132,7 @@ class Api final : public RequestHandler {
 
   // --- api.cc: shared machinery
   // Submits a write and resumes on this loop once it is durable (or failed).
-  boost::asio::awaitable<Status> Write(catalog::WriteRequest request);
+  boost::asio::awaitable<Status> Write(Call& call, catalog::WriteRequest request);
   // Blocking-query wait (contract 2.3): returns the snapshot to answer from, as soon as `ready`
   // holds for the loop's snapshot, or at the deadline, or at once without ?index. Parks under
   // `watch_key`; a client that disconnects ends the wait (the socket is then closed).

@@ -121,7 +121,7 @@ asio::awaitable<HttpResponse> Api::CatalogRegister(Call& call) {
     co_return HttpResponse::Text(500, "No path to datacenter");
   }
   catalog::WriteRequest request = std::move(*req);
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Json("true");
 }
@@ -131,7 +131,7 @@ asio::awaitable<HttpResponse> Api::CatalogDeregister(Call& call) {
   if (!req.ok()) co_return ErrorResponse(req.status());
   if (req->node.empty()) co_return HttpResponse::Text(400, "Must provide node");
   catalog::WriteRequest request = std::move(*req);
-  Status s = co_await Write(std::move(request));
+  Status s = co_await Write(call, std::move(request));
   if (!s.ok()) co_return ErrorResponse(s);
   co_return HttpResponse::Json("true");
 }

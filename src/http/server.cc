@@ -148,9 +148,24 @@ asio::awaitable<bool> WriteResponse(tcp::socket& socket, const HttpResponse& r, 
     }
   }
   std::string_view body = r.Body();
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.data(), body.size())};
-  auto [ec, n] = co_await asio::async_write(socket, buffers, kTuple);
-  co_return !ec;
+  // One sendmsg for the whole response, straight from here: it usually fits the socket's
+  // buffer. Only what does not fit waits for the socket, with no limit per send (async_write's
+  // transfer_all() hands at most 64 KiB to each, so a woken watcher's 123 KB answer took two
+  // sends and two trips through the loop).
+  boost::system::error_code ec;
+  const size_t n = socket.write_some(
+      std::array<asio::const_buffer, 2>{asio::buffer(head), asio::buffer(body.data(), body.size())},
+      ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+  std::array<asio::const_buffer, 2> rest{asio::buffer(head) + n,
+                                         asio::buffer(body.data(), body.size()) +
+                                             (n > head.size() ? n - head.size() : 0)};
+  if (asio::buffer_size(rest) == 0) co_return true;
+  constexpr auto kAtOnce = [](const boost::system::error_code& e, size_t) -> size_t {
+    return e ? 0 : size_t{1} << 30;
+  };
+  auto [write_ec, written] = co_await asio::async_write(socket, rest, kAtOnce, kTuple);
+  co_return !write_ec;
 }
 
 }  // namespace
@@ -308,8 +323,10 @@ asio::awaitable<void> HttpServer::Accept() {
     }
     socket.set_option(tcp::no_delay(true), ignored);
     // Non-blocking for good (Asio's own operations work either way): WriteHeadAndFile calls
-    // sendfile(2) on it directly.
+    // sendfile(2) on it directly, and WriteResponse's synchronous first send must return
+    // would_block rather than wait.
     socket.native_non_blocking(true, ignored);
+    socket.non_blocking(true, ignored);
     asio::co_spawn(pool_.Get(loop), Serve(std::move(socket), loop), asio::detached);
   }
 }

@@ -2,6 +2,11 @@
 // selection, and the check lists by service, state and node (consul-api.md 3, 4.11, 4.12).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -127,6 +132,50 @@ TEST_F(HealthTest, BigAnswersAreWholeAndCurrent) {
   EXPECT_EQ(Json(after).Size(""), static_cast<size_t>(kInstances + 1));
   EXPECT_NE(after.body.find("\"big-new\""), std::string::npos);
   EXPECT_EQ(after.Header("Content-Length"), std::to_string(after.body.size()));
+}
+
+// A big answer that does not fit the socket at once (the client reads late, through a small
+// receive buffer) is sent in parts: the first send takes what fits, the loop sends the rest when
+// the client drains it. The client must get every byte, in order.
+TEST_F(HealthTest, BigAnswerToASlowReaderArrivesWhole) {
+  const std::string pad(400, 'p');
+  for (int i = 0; i < 300; ++i) {  // ~400 KB: far more than the socket buffers hold
+    AddInstance("big", "big-" + std::to_string(i), "passing",
+                R"(,"Meta":{"a":")" + pad + R"(","b":")" + pad + R"("})");
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(agent().port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "GET /v1/health/service/big HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server's send stalls
+  std::string got;
+  char buf[8192];
+  size_t want = std::string::npos;
+  while (want == std::string::npos || got.size() < want) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << "connection ended after " << got.size() << " bytes";
+    got.append(buf, static_cast<size_t>(n));
+    const size_t end = got.find("\r\n\r\n");
+    if (want == std::string::npos && end != std::string::npos) {
+      const size_t cl = got.find("Content-Length: ");
+      ASSERT_NE(cl, std::string::npos);
+      want = end + 4 + std::stoul(got.substr(cl + 16));
+    }
+  }
+  ::close(fd);
+  const std::string body = got.substr(got.find("\r\n\r\n") + 4);
+  Response again = agent().Get("/v1/health/service/big");  // the same cached answer
+  ASSERT_TRUE(IsOk(again));
+  EXPECT_GT(body.size(), 256u * 1024);
+  EXPECT_EQ(body, again.body);
+  EXPECT_EQ(Json(again).Size(""), 300u);
 }
 
 // After a change, an answer is rebuilt from the previous one to the same question (its unchanged
