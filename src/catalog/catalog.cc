@@ -1591,9 +1591,10 @@ void Catalog::Submit(WriteRequest request, WriteCallback callback, uint64_t sour
       const auto now = std::chrono::steady_clock::now();
       queue_.push_back({std::move(request), std::move(callback), 0, source, now});
       if (source != 0) arrivals_[next_arrival_++ % kArrivalRing] = {source, now};
-      // A held batch wakes the writer only once it is complete (else its deadline does), or
-      // when a write of no client joins it (those are never held).
-      wake = hold_target_ == 0 || queue_.size() >= hold_target_ || source == 0;
+      // A write of no client ends a hold (those are never held); otherwise a held batch wakes
+      // the writer only once it is complete (else its deadline does).
+      if (source == 0) hold_target_ = 0;
+      wake = hold_target_ == 0 || queue_.size() >= hold_target_;
     }
   }
   if (!s.ok()) {
@@ -1744,17 +1745,16 @@ void Catalog::Run() {
       // Group commit across clients: a small batch of client writes waits, at most commit_hold
       // after its first request, for the other active clients' writes (HoldTarget). Anything
       // else the writer has to do ends the hold.
-      if (!queue_.empty() && !run_timers && !stopping_ && external_.empty() && !role_changed_ &&
-          timer_requests_ == 0 && wait_revision == 0 &&
+      auto other_work = [&] {
+        return stopping_ || !external_.empty() || role_changed_ || timer_requests_ > 0;
+      };
+      if (!queue_.empty() && !run_timers && wait_revision == 0 && !other_work() &&
           std::all_of(queue_.begin(), queue_.end(), [](const Pending& p) { return p.source != 0; })) {
         const size_t target = HoldTarget(std::chrono::steady_clock::now());
         if (target > queue_.size()) {
-          const auto deadline = queue_.front().queued + options_.commit_hold;
-          hold_target_ = target;
-          while (queue_.size() < hold_target_ && queue_.back().source != 0 && !stopping_ &&
-                 external_.empty() && !role_changed_ && timer_requests_ == 0) {
-            if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
-          }
+          hold_target_ = target;  // Submit sets it to 0 when a write of no client comes
+          cv_.wait_until(lock, queue_.front().queued + options_.commit_hold,
+                         [&] { return queue_.size() >= hold_target_ || other_work(); });
           hold_target_ = 0;
         }
       }

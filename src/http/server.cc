@@ -325,7 +325,6 @@ asio::awaitable<void> HttpServer::Accept() {
     // Non-blocking for good (Asio's own operations work either way): WriteHeadAndFile calls
     // sendfile(2) on it directly, and WriteResponse's synchronous first send must return
     // would_block rather than wait.
-    socket.native_non_blocking(true, ignored);
     socket.non_blocking(true, ignored);
     asio::co_spawn(pool_.Get(loop), Serve(std::move(socket), loop), asio::detached);
   }

@@ -138,10 +138,14 @@ TEST_F(HealthTest, BigAnswersAreWholeAndCurrent) {
 // receive buffer) is sent in parts: the first send takes what fits, the loop sends the rest when
 // the client drains it. The client must get every byte, in order.
 TEST_F(HealthTest, BigAnswerToASlowReaderArrivesWhole) {
-  const std::string pad(400, 'p');
-  for (int i = 0; i < 300; ++i) {  // ~400 KB: far more than the socket buffers hold
-    AddInstance("big", "big-" + std::to_string(i), "passing",
-                R"(,"Meta":{"a":")" + pad + R"(","b":")" + pad + R"("})");
+  // ~24 KB per instance (60 Meta values of 400 bytes), ~7 MB in all: more than a loopback
+  // socket's send buffer takes at once (tcp_wmem's 4 MiB at most), whatever the client does.
+  std::string meta;
+  for (int k = 0; k < 60; ++k) {
+    meta += (k == 0 ? "" : ",") + ("\"k" + std::to_string(k) + "\":\"") + std::string(400, 'p') + "\"";
+  }
+  for (int i = 0; i < 300; ++i) {
+    AddInstance("big", "big-" + std::to_string(i), "passing", R"(,"Meta":{)" + meta + "}");
   }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 
 constexpr uint64_t kClientA = 101;
 constexpr uint64_t kClientB = 202;
+constexpr uint64_t kClientC = 303;
 // Long enough that nothing here ends a hold by its deadline unless a test asks for that.
 constexpr auto kForever = std::chrono::hours(1);
 // How long a test waits for a write that must complete (a held one that must not, for less).
@@ -113,8 +114,13 @@ TEST_F(CommitHoldTest, AClientWritingAloneIsNeverHeld) {
 
 TEST_F(CommitHoldTest, WritesOfNoClientAreNeverHeld) {
   Open(kForever);
+  // Three active clients, so the held batch waits for two more writes and the one below alone
+  // does not complete it.
   WriteAndWait(Web("a-1"), kClientA);
-  std::future<Status> b = Submit(Web("b-1"), kClientB);  // held: A is active
+  std::future<Status> c = Submit(Web("c-1"), kClientC);  // held for A
+  WriteAndWait(Web("a-2"), kClientA);
+  ASSERT_EQ(c.wait_for(kPatience), std::future_status::ready);
+  std::future<Status> b = Submit(Web("b-1"), kClientB);  // held: A and C are active
   ASSERT_EQ(b.wait_for(kStillHeld), std::future_status::timeout);
   // A timer's or a check's write (source 0) does not wait, and takes the held one along.
   WriteAndWait(Web("internal-1"), 0);
