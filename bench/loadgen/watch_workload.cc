@@ -110,7 +110,10 @@ asio::awaitable<void> BeaconWatcher(WatchState& st, Watcher& w) {
   w.index = response.consul_index;
   w.body_bytes = response.body_bytes;
   Finish(st, w, static_cast<bool>(ec));
-  w.conn.Close();
+  // An answered watcher's connection stays open until every watcher is done (RunWatchMain closes
+  // them all): closing it here would put the teardown of each connection, on both sides, into
+  // the fan-out being timed.
+  if (ec) w.conn.Close();
 }
 
 asio::awaitable<void> EtcdWatcher(WatchState& st, Watcher& w) {
@@ -145,7 +148,7 @@ asio::awaitable<void> EtcdWatcher(WatchState& st, Watcher& w) {
     if (got_event) {
       w.body_bytes = response.body_bytes;
       Finish(st, w, false);
-      break;
+      co_return;  // left open until every watcher is done, as for Beacon
     }
   }
   w.conn.Close();
