@@ -19,6 +19,7 @@
 #include "http/api.h"
 #include "http/server.h"
 #include "net/io_pool.h"
+#include "net/post_batch.h"
 #include "cluster/cluster.h"
 #include "etcd/client.h"
 #include "store/etcd/etcd_store.h"
@@ -182,6 +183,12 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   options.node_meta = config.node_meta;
   // etcd caps a transaction's operations (--max-txn-ops, 128 by default): smaller batches.
   if (cluster_mode) options.max_batch = 32;
+  // After each commit the writer posts the snapshot, the completions and the wake-up to the
+  // same loops: one handler per loop instead (net/post_batch.h).
+  options.notify_scope = [](const std::function<void()>& work) {
+    net::PostBatch batch;
+    work();
+  };
   auto catalog = catalog::Catalog::Open(options, agent->store_.get());
   if (!catalog.ok()) {
     return catalog.status().WithContext(

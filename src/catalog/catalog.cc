@@ -1788,14 +1788,26 @@ void Catalog::Run() {
       for (const auto& l : listeners) l(published, changes);
     };
 
+    // What follows each commit (listeners, completions, wake listeners) runs inside the
+    // notify scope, ended before the writer goes on to its next commit.
+    auto notifying = [this](const std::function<void()>& work) {
+      if (options_.notify_scope) {
+        options_.notify_scope(work);
+      } else {
+        work();
+      }
+    };
+
     if (role_changed) writer_->SetRole(leader, std::move(live));
     for (const store::ChangeBatch& b : external) {
       SnapshotPtr published;
       ChangeSet changes;
       writer_->ApplyExternal(b, &published, &changes);
       if (published) {
-        publish(published, changes);
-        wake_up(published, changes);
+        notifying([&] {
+          publish(published, changes);
+          wake_up(published, changes);
+        });
       }
     }
 
@@ -1826,38 +1838,40 @@ void Catalog::Run() {
       ChangeSet changes;
       bool conflict = false;
       auto outcomes = writer_->ApplyBatch(requests, &published, &changes, &conflict);
-      if (published) publish(published, changes);
-      if (conflict) {
-        // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
-        // by the writer (their timers were rebuilt).
-        if (pending) {
-          std::vector<Pending> failed;
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            for (auto it = pending->rbegin(); it != pending->rend(); ++it) {
-              if (++it->attempts >= kMaxConflicts) {
-                failed.push_back(std::move(*it));
-              } else {
-                queue_.push_front(std::move(*it));
+      notifying([&] {
+        if (published) publish(published, changes);
+        if (conflict) {
+          // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
+          // by the writer (their timers were rebuilt).
+          if (pending) {
+            std::vector<Pending> failed;
+            {
+              std::lock_guard<std::mutex> lock(mu_);
+              for (auto it = pending->rbegin(); it != pending->rend(); ++it) {
+                if (++it->attempts >= kMaxConflicts) {
+                  failed.push_back(std::move(*it));
+                } else {
+                  queue_.push_front(std::move(*it));
+                }
               }
             }
+            pending->clear();
+            for (Pending& p : failed) {
+              p.callback(Unavailable("write kept conflicting with other agents' writes; retry"), 0);
+            }
           }
-          pending->clear();
-          for (Pending& p : failed) {
-            p.callback(Unavailable("write kept conflicting with other agents' writes; retry"), 0);
+          wait_revision = writer_->conflict_revision();
+          wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
+          if (published) wake_up(published, changes);
+          return;
+        }
+        if (pending) {
+          for (size_t i = 0; i < pending->size(); ++i) {
+            (*pending)[i].callback(outcomes[i].status, outcomes[i].index);
           }
         }
-        wait_revision = writer_->conflict_revision();
-        wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
         if (published) wake_up(published, changes);
-        return;
-      }
-      if (pending) {
-        for (size_t i = 0; i < pending->size(); ++i) {
-          (*pending)[i].callback(outcomes[i].status, outcomes[i].index);
-        }
-      }
-      if (published) wake_up(published, changes);
+      });
     };
 
     if (!batch.empty()) {

@@ -69,6 +69,11 @@ struct CatalogOptions {
   // Where to count commits, batch sizes and registrations; nullptr = not counted. Must outlive
   // the catalog.
   MetricsRegistry* metrics = nullptr;
+  // Wraps what the writer does after each commit: calling the listeners, the writes'
+  // completions and the wake listeners (`work`). It must call `work` once, on the calling
+  // thread. The agent uses it to gather the posts these make into one handler per loop
+  // (net::PostBatch). Null: `work` is called as is.
+  std::function<void(const std::function<void()>& work)> notify_scope;
 };
 
 // Completion of a write: OK with the index the write took (or the current index when it changed

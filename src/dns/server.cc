@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dns/responder.h"
+#include "net/post_batch.h"
 
 namespace beacon::dns {
 
@@ -381,7 +382,7 @@ DnsServer::~DnsServer() { Stop(); }
 
 void DnsServer::Publish(const catalog::SnapshotPtr& snapshot) {
   for (size_t i = 0; i < state_->loops.size(); ++i) {
-    asio::post(state_->pool.Get(i), [state = state_.get(), i, snapshot] {
+    net::Post(state_->pool.Get(i), [state = state_.get(), i, snapshot] {
       // Posts from the writer arrive in order; the generation guard covers the initial snapshot
       // racing with the first publications.
       State::Loop& loop = *state->loops[i];

@@ -22,6 +22,7 @@
 #include "health/http_probe.h"
 #include "health/probe.h"
 #include "health/thresholds.h"
+#include "net/post_batch.h"
 
 namespace beacon::health {
 
@@ -409,10 +410,10 @@ void CheckRunner::Post(catalog::SnapshotPtr snapshot, std::optional<catalog::Cha
   if (shared_->env->stopping.load()) {
     return;
   }
-  asio::post(shared_->pool->Get(0),
-             [shared = shared_, snapshot = std::move(snapshot), changes = std::move(changes)] {
-               Apply(shared, *snapshot, changes ? &*changes : nullptr);
-             });
+  net::Post(shared_->pool->Get(0),
+            [shared = shared_, snapshot = std::move(snapshot), changes = std::move(changes)] {
+              Apply(shared, *snapshot, changes ? &*changes : nullptr);
+            });
 }
 
 void CheckRunner::Observe(catalog::SnapshotPtr snapshot, catalog::ChangeSet changes) {

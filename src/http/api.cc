@@ -18,6 +18,7 @@
 #include "common/duration.h"
 #include "common/logging.h"
 #include "common/strings.h"
+#include "net/post_batch.h"
 
 namespace beacon::http {
 
@@ -310,7 +311,8 @@ asio::awaitable<std::pair<Status, uint64_t>> ResumeOnLoop(std::function<void(Don
         // `done` is a std::function (copyable); Asio handlers are move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         begin([shared, executor](const Status& s, uint64_t idx) {
-          asio::post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
+          // Gathered with the commit's other posts to this loop (net::PostBatch).
+          net::Post(executor, [shared, s, idx]() mutable { (*shared)(s, idx); });
         });
       },
       kTuple, std::move(start));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "net/post_batch.h"
 
 namespace beacon::http {
 
@@ -228,7 +229,7 @@ void HttpServer::StopAccepting() {
 void HttpServer::Publish(const catalog::SnapshotPtr& snapshot) {
   for (size_t i = 0; i < loops_.size(); ++i) {
     LoopState* state = loops_[i].get();
-    asio::post(pool_.Get(i), [state, snapshot] {
+    net::Post(pool_.Get(i), [state, snapshot] {
       // Posts from the writer arrive in order; the generation guard covers the initial snapshot
       // set at start-up racing with the first publications.
       if (!state->snapshot || snapshot->generation > state->snapshot->generation) {
@@ -244,7 +245,7 @@ void HttpServer::Wake(const catalog::ChangeSet& changes) {
   for (size_t i = 0; i < loops_.size(); ++i) {
     LoopState* state = loops_[i].get();
     // Queued behind the snapshot Publish posted earlier, so woken queries see it.
-    asio::post(pool_.Get(i), [state, shared_changes] { state->watches.Notify(*shared_changes); });
+    net::Post(pool_.Get(i), [state, shared_changes] { state->watches.Notify(*shared_changes); });
   }
 }
 

@@ -1,7 +1,10 @@
 #include "catalog/catalog.h"
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -351,6 +354,51 @@ TEST_F(CatalogTest, WakeListenersRunAfterTheAcknowledgements) {
   std::unique_lock<std::mutex> lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return order.size() >= 3; }));
   EXPECT_EQ(order, (std::vector<std::string>{"listener", "ack OK", "wake 1"}));
+}
+
+// CatalogOptions::notify_scope wraps what follows each commit: the listeners, the write's
+// completion and the wake listeners all run inside one call of it, on the writer thread.
+TEST_F(CatalogTest, NotifyScopeWrapsListenersCompletionsAndWakeListeners) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int scopes = 0;
+  bool in_scope = false;
+  std::vector<std::string> seen;  // what ran, and whether inside the scope
+  auto record = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(what + (in_scope ? " in scope " + std::to_string(scopes) : " outside"));
+    cv.notify_all();
+  };
+  catalog_.reset();
+  CatalogOptions options;
+  options.node_name = "node1";
+  options.reap_interval = 1h;
+  options.notify_scope = [&](const std::function<void()>& work) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++scopes;
+      in_scope = true;
+    }
+    work();
+    std::lock_guard<std::mutex> lock(mu);
+    in_scope = false;
+  };
+  auto c = Catalog::Open(options, &store_, &clock_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  catalog_ = std::move(*c);
+  catalog_->AddListener([&](const SnapshotPtr&, const ChangeSet&) { record("listener"); });
+  catalog_->AddWakeListener([&](const SnapshotPtr&, const ChangeSet&) { record("wake"); });
+  int before = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    before = scopes;
+  }
+  catalog_->Submit(Web("web-1"), [&](const Status&, uint64_t) { record("ack"); });
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return seen.size() >= 3; }));
+  const std::string n = std::to_string(before + 1);
+  EXPECT_EQ(seen, (std::vector<std::string>{"listener in scope " + n, "ack in scope " + n,
+                                            "wake in scope " + n}));
 }
 
 TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
