@@ -184,7 +184,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentConfig config) {
   // etcd caps a transaction's operations (--max-txn-ops, 128 by default): smaller batches.
   if (cluster_mode) options.max_batch = 32;
   // After each commit the writer posts the snapshot, the completions and the wake-up to the
-  // same loops: one handler per loop instead (net/post_batch.h).
+  // same loops: one handler per loop for the snapshot, one for the rest (net/post_batch.h).
   options.notify_scope = [](const std::function<void()>& work) {
     net::PostBatch batch;
     work();

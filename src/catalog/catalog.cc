@@ -1788,8 +1788,10 @@ void Catalog::Run() {
       for (const auto& l : listeners) l(published, changes);
     };
 
-    // What follows each commit (listeners, completions, wake listeners) runs inside the
-    // notify scope, ended before the writer goes on to its next commit.
+    // What follows each commit runs in two notify scopes, each ended before what comes next:
+    // the listeners (the new snapshot for every loop), then the completions and the wake
+    // listeners. So every loop has the snapshot queued before any client can have its
+    // acknowledgement and ask another loop.
     auto notifying = [this](const std::function<void()>& work) {
       if (options_.notify_scope) {
         options_.notify_scope(work);
@@ -1804,10 +1806,8 @@ void Catalog::Run() {
       ChangeSet changes;
       writer_->ApplyExternal(b, &published, &changes);
       if (published) {
-        notifying([&] {
-          publish(published, changes);
-          wake_up(published, changes);
-        });
+        notifying([&] { publish(published, changes); });
+        notifying([&] { wake_up(published, changes); });
       }
     }
 
@@ -1838,8 +1838,8 @@ void Catalog::Run() {
       ChangeSet changes;
       bool conflict = false;
       auto outcomes = writer_->ApplyBatch(requests, &published, &changes, &conflict);
+      if (published) notifying([&] { publish(published, changes); });
       notifying([&] {
-        if (published) publish(published, changes);
         if (conflict) {
           // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
           // by the writer (their timers were rebuilt).

@@ -69,10 +69,12 @@ struct CatalogOptions {
   // Where to count commits, batch sizes and registrations; nullptr = not counted. Must outlive
   // the catalog.
   MetricsRegistry* metrics = nullptr;
-  // Wraps what the writer does after each commit: calling the listeners, the writes'
-  // completions and the wake listeners (`work`). It must call `work` once, on the calling
-  // thread. The agent uses it to gather the posts these make into one handler per loop
-  // (net::PostBatch). Null: `work` is called as is.
+  // Wraps what the writer does after each commit, in two calls: one runs the listeners, the
+  // next the writes' completions and the wake listeners (`work`). It must call `work` once, on
+  // the calling thread. The agent uses it to gather the posts each makes into one handler per
+  // loop (net::PostBatch); the first call's posts are all made before the second's begin, so
+  // every loop has the new snapshot queued before any acknowledgement is. Null: `work` is
+  // called as is.
   std::function<void(const std::function<void()>& work)> notify_scope;
 };
 

@@ -356,8 +356,9 @@ TEST_F(CatalogTest, WakeListenersRunAfterTheAcknowledgements) {
   EXPECT_EQ(order, (std::vector<std::string>{"listener", "ack OK", "wake 1"}));
 }
 
-// CatalogOptions::notify_scope wraps what follows each commit: the listeners, the write's
-// completion and the wake listeners all run inside one call of it, on the writer thread.
+// CatalogOptions::notify_scope wraps what follows each commit, on the writer thread: the
+// listeners in one call, then the write's completion and the wake listeners in the next (so the
+// posts listeners make are all out before any acknowledgement's).
 TEST_F(CatalogTest, NotifyScopeWrapsListenersCompletionsAndWakeListeners) {
   std::mutex mu;
   std::condition_variable cv;
@@ -396,9 +397,10 @@ TEST_F(CatalogTest, NotifyScopeWrapsListenersCompletionsAndWakeListeners) {
   catalog_->Submit(Web("web-1"), [&](const Status&, uint64_t) { record("ack"); });
   std::unique_lock<std::mutex> lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return seen.size() >= 3; }));
-  const std::string n = std::to_string(before + 1);
-  EXPECT_EQ(seen, (std::vector<std::string>{"listener in scope " + n, "ack in scope " + n,
-                                            "wake in scope " + n}));
+  const std::string first = std::to_string(before + 1);
+  const std::string second = std::to_string(before + 2);
+  EXPECT_EQ(seen, (std::vector<std::string>{"listener in scope " + first, "ack in scope " + second,
+                                            "wake in scope " + second}));
 }
 
 TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
