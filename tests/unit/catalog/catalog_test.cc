@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -360,47 +361,56 @@ TEST_F(CatalogTest, WakeListenersRunAfterTheAcknowledgements) {
 // listeners in one call, then the write's completion and the wake listeners in the next (so the
 // posts listeners make are all out before any acknowledgement's).
 TEST_F(CatalogTest, NotifyScopeWrapsListenersCompletionsAndWakeListeners) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int scopes = 0;
-  bool in_scope = false;
-  std::vector<std::string> seen;  // what ran, and whether inside the scope
-  auto record = [&](const std::string& what) {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.push_back(what + (in_scope ? " in scope " + std::to_string(scopes) : " outside"));
-    cv.notify_all();
+  // Shared with the writer thread's callbacks, which may run until the catalog is gone.
+  struct Seen {
+    std::mutex mu;
+    std::condition_variable cv;
+    int scopes = 0;
+    bool in_scope = false;
+    std::vector<std::string> what;  // what ran, and in which scope
+  };
+  auto seen = std::make_shared<Seen>();
+  auto record = [seen](const std::string& what) {
+    std::lock_guard<std::mutex> lock(seen->mu);
+    seen->what.push_back(what +
+                         (seen->in_scope ? " in scope " + std::to_string(seen->scopes) : " outside"));
+    seen->cv.notify_all();
   };
   catalog_.reset();
   CatalogOptions options;
   options.node_name = "node1";
   options.reap_interval = 1h;
-  options.notify_scope = [&](const std::function<void()>& work) {
+  options.notify_scope = [seen](const std::function<void()>& work) {
     {
-      std::lock_guard<std::mutex> lock(mu);
-      ++scopes;
-      in_scope = true;
+      std::lock_guard<std::mutex> lock(seen->mu);
+      ++seen->scopes;
+      seen->in_scope = true;
     }
     work();
-    std::lock_guard<std::mutex> lock(mu);
-    in_scope = false;
+    std::lock_guard<std::mutex> lock(seen->mu);
+    seen->in_scope = false;
   };
   auto c = Catalog::Open(options, &store_, &clock_);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   catalog_ = std::move(*c);
-  catalog_->AddListener([&](const SnapshotPtr&, const ChangeSet&) { record("listener"); });
-  catalog_->AddWakeListener([&](const SnapshotPtr&, const ChangeSet&) { record("wake"); });
+  catalog_->AddListener([record](const SnapshotPtr&, const ChangeSet&) { record("listener"); });
+  catalog_->AddWakeListener([record](const SnapshotPtr&, const ChangeSet&) { record("wake"); });
   int before = 0;
   {
-    std::lock_guard<std::mutex> lock(mu);
-    before = scopes;
+    std::lock_guard<std::mutex> lock(seen->mu);
+    before = seen->scopes;
   }
-  catalog_->Submit(Web("web-1"), [&](const Status&, uint64_t) { record("ack"); });
-  std::unique_lock<std::mutex> lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return seen.size() >= 3; }));
+  catalog_->Submit(Web("web-1"), [record](const Status&, uint64_t) { record("ack"); });
+  std::vector<std::string> got;
+  {
+    std::unique_lock<std::mutex> lock(seen->mu);
+    seen->cv.wait_for(lock, 5s, [&] { return seen->what.size() >= 3; });
+    got = seen->what;
+  }
   const std::string first = std::to_string(before + 1);
   const std::string second = std::to_string(before + 2);
-  EXPECT_EQ(seen, (std::vector<std::string>{"listener in scope " + first, "ack in scope " + second,
-                                            "wake in scope " + second}));
+  EXPECT_EQ(got, (std::vector<std::string>{"listener in scope " + first, "ack in scope " + second,
+                                           "wake in scope " + second}));
 }
 
 TEST_F(CatalogTest, CheckResultWritesStatusChangesAndThrottlesOutput) {
