@@ -8,7 +8,7 @@
 // back to its live size. muzzy_decay_ms:0 releases them outright rather than lazily (MADV_FREE
 // pages still count in RSS until the kernel needs them). thp:always asks for transparent huge
 // pages on the heap (madvise; a system with THP "never" ignores it): one page fault per 2 MiB
-// instead of per 4 KiB. On a paravirtualised VM a fault costs ~13 us, so decoding a 100,000-
+// instead of per 4 KiB. On a paravirtualised VM a fault costs ~10 us, so decoding a 100,000-
 // instance catalog at restart spent about half its time faulting pages in; with it, W4's restart
 // took 0.52-0.72 s instead of 1.12-1.41 s, for ~5 MB more RSS (docs/PERFORMANCE.md, item 13).
 extern "C" {

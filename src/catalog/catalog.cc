@@ -1839,32 +1839,32 @@ void Catalog::Run() {
       bool conflict = false;
       auto outcomes = writer_->ApplyBatch(requests, &published, &changes, &conflict);
       if (published) notifying([&] { publish(published, changes); });
-      notifying([&] {
-        if (conflict) {
-          // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
-          // by the writer (their timers were rebuilt).
-          if (pending) {
-            std::vector<Pending> failed;
-            {
-              std::lock_guard<std::mutex> lock(mu_);
-              for (auto it = pending->rbegin(); it != pending->rend(); ++it) {
-                if (++it->attempts >= kMaxConflicts) {
-                  failed.push_back(std::move(*it));
-                } else {
-                  queue_.push_front(std::move(*it));
-                }
-              }
-            }
-            pending->clear();
-            for (Pending& p : failed) {
-              p.callback(Unavailable("write kept conflicting with other agents' writes; retry"), 0);
+      if (conflict) {
+        // Redo later, in the same order, ahead of newer requests; timer writes are re-planned
+        // by the writer (their timers were rebuilt).
+        std::vector<Pending> failed;
+        if (pending) {
+          std::lock_guard<std::mutex> lock(mu_);
+          for (auto it = pending->rbegin(); it != pending->rend(); ++it) {
+            if (++it->attempts >= kMaxConflicts) {
+              failed.push_back(std::move(*it));
+            } else {
+              queue_.push_front(std::move(*it));
             }
           }
-          wait_revision = writer_->conflict_revision();
-          wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
-          if (published) wake_up(published, changes);
-          return;
+          pending->clear();
         }
+        notifying([&] {
+          for (Pending& p : failed) {
+            p.callback(Unavailable("write kept conflicting with other agents' writes; retry"), 0);
+          }
+          if (published) wake_up(published, changes);
+        });
+        wait_revision = writer_->conflict_revision();
+        wait_deadline = std::chrono::steady_clock::now() + kConflictWait;
+        return;
+      }
+      notifying([&] {
         if (pending) {
           for (size_t i = 0; i < pending->size(); ++i) {
             (*pending)[i].callback(outcomes[i].status, outcomes[i].index);

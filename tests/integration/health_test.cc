@@ -142,7 +142,8 @@ TEST_F(HealthTest, BigAnswerToASlowReaderArrivesWhole) {
   // socket's send buffer takes at once (tcp_wmem's 4 MiB at most), whatever the client does.
   std::string meta;
   for (int k = 0; k < 60; ++k) {
-    meta += (k == 0 ? "" : ",") + ("\"k" + std::to_string(k) + "\":\"") + std::string(400, 'p') + "\"";
+    meta += (k == 0 ? "" : ",") + ("\"k" + std::to_string(k) + "\":\"") + std::string(400, 'p') +
+            "\"";
   }
   for (int i = 0; i < 300; ++i) {
     AddInstance("big", "big-" + std::to_string(i), "passing", R"(,"Meta":{)" + meta + "}");
