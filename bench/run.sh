@@ -247,16 +247,22 @@ log "build and set-up took $SETUP_S s; machine load average $(cut -d' ' -f1-3 /p
 # A fresh Beacon per run (an empty catalog each time); one etcd for the whole workload, with a
 # new key prefix per run so every put creates a key.
 W1_START=$SECONDS
+# Where a -dev agent keeps its data (std::filesystem::temp_directory_path()).
+DEV_DATA_PARENT=${TMPDIR:-/tmp}
 start_etcd w1-etcd
 for ((r = 1; r <= REPS; r++)); do
   for c in 1 16 64; do
     cap=60
     ((c == 1)) && cap=$C1_CAP_S
     log "W1 rep $r concurrency $c"
+    # At c=1 every registration waits for one fdatasync: the disk's own rate for the same
+    # append-and-sync, just before and just after, is that figure's ceiling at the time.
+    ((c == 1)) && lg disk --dir "$DEV_DATA_PARENT" --max-seconds 2 --label W1.c1.disk
     start_beacon "w1-r$r-c$c" 0 -dev
     lg register --port "$BEACON_PORT" --server-pid "$BEACON_PID" --conns "$c" \
       --max-seconds "$cap" --label "W1.c$c.beacon"
     stop_pid "$BEACON_PID"
+    ((c == 1)) && lg disk --dir "$DEV_DATA_PARENT" --max-seconds 2 --label W1.c1.disk
     lg register --peer etcd --port "$ETCD_PORT" --server-pid "$ETCD_PID" --conns "$c" \
       --max-seconds "$cap" --key-prefix "w1r${r}c$c" --label "W1.c$c.etcd"
   done

@@ -126,6 +126,16 @@ def main():
         b_cpu, e_cpu = f.cpu_us_per_op(b), f.cpu_us_per_op(e)
         row(f"W1 register, c={c}", "server CPU per registration, µs", fmt(b_cpu), f"etcd {fmt(e_cpu)}",
             ratio(b_cpu, e_cpu), "", None)
+        if c == 1 and f.reps("W1.c1.disk"):
+            # The disk's own append + fdatasync, one at a time, just before and after each c=1
+            # run: the ceiling for a durable write per request at that moment.
+            d_rate, d_p50 = f.median("W1.c1.disk", "rps"), f.median("W1.c1.disk", "p50_ms")
+            d_min = min(o["rps"] for o in by_label["W1.c1.disk"])
+            d_max = max(o["rps"] for o in by_label["W1.c1.disk"])
+            row("W1 register, c=1", "the disk alone: fdatasync'd appends/s (p50 ms) [range]",
+                f"{fmt(b_rate)} ({fmt(b_p50, 2)})",
+                f"disk {fmt(d_rate)} ({fmt(d_p50, 2)}) [{fmt(d_min)}–{fmt(d_max)}]",
+                ratio(b_rate, d_rate), "", None)
 
     # W2
     for n in (100, 5):

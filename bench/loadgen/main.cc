@@ -1,6 +1,7 @@
 // beacon_loadgen: the load generator behind bench/run.sh (workloads of ../shared/BENCH.md).
 //
 //   beacon_loadgen <mode> --port N [flags]     modes: read, register, watch, mixed, probe
+//   beacon_loadgen disk --dir D [flags]        the disk's own rate for W1 c=1's durable write
 //
 // Flags are --name=value or --name value; unknown flags are an error, so a typo cannot silently
 // fall back to a default. Each run prints one JSON line on stdout (see workloads.h) and
@@ -118,6 +119,7 @@ void RaiseFileLimit() {
 int Main(int argc, char** argv) {
   const std::string usage =
       "usage: beacon_loadgen <read|register|watch|mixed|probe> --port N [flags]; "
+      "beacon_loadgen disk --dir D [flags]; "
       "beacon_loadgen <mode> --help\n";
   if (argc < 2) {
     std::fputs(usage.c_str(), stderr);
@@ -187,6 +189,15 @@ int Main(int argc, char** argv) {
     f.Get("timeout", &o.timeout_s, "give up after this many seconds");
     f.Get("interval-ms", &o.interval_ms, "pause between attempts");
     run = [] { return RunProbe(o); };
+  } else if (mode == "disk") {
+    static DiskOptions o;
+    f.Get("dir", &o.dir, "directory on the filesystem to measure (the agent's data directory's)");
+    f.Get("label", &o.label, "echoed in the JSON line");
+    f.Get("bytes", &o.bytes, "bytes appended before each fdatasync");
+    f.Get("count", &o.count, "appends at most");
+    f.Get("max-seconds", &o.max_seconds, "stop after this many seconds");
+    f.Get("file-mb", &o.file_mb, "size of the zero-filled file");
+    run = [] { return RunDisk(o); };
   } else {
     std::fputs(usage.c_str(), stderr);
     return 2;

@@ -95,10 +95,22 @@ struct ProbeOptions {
   int interval_ms = 2;
 };
 
+// `disk` (W1 c=1's floor): appends of `bytes` to a zero-filled file in `dir`, each followed by
+// fdatasync, one at a time, as Beacon's store commits; at most `count` or `max_seconds`.
+struct DiskOptions {
+  std::string dir;
+  std::string label;
+  int bytes = 576;  // about one registration's commit record
+  int64_t count = 30000;
+  double max_seconds = 5;
+  int file_mb = 32;  // the zero-filled file; bytes x count must fit
+};
+
 int RunRead(const ReadOptions& options);
 int RunRegister(const RegisterOptions& options);
 int RunWatch(const WatchOptions& options);
 int RunMixed(const MixedOptions& options);
 int RunProbe(const ProbeOptions& options);
+int RunDisk(const DiskOptions& options);
 
 }  // namespace beacon::bench
