@@ -4,6 +4,8 @@
 #
 #   bash bench/run.sh            full run: every figure 3 times, W2/W7 windows of 15 s (< 15 min)
 #   bash bench/run.sh --quick    every figure once, 5 s windows (< 4 min with a warm build)
+#   bash bench/run.sh --sweep    instead, how cost grows with size (bench/sweeps.sh; ~10 min,
+#                                ~5 min with --quick)
 #
 # How: installs the bench packages if missing (bench/install-bench-deps.sh), builds the release
 # preset (only `beacon` and `beacon_loadgen`), then runs each workload against processes it starts
@@ -24,12 +26,14 @@
 #   BENCH_NO_BUILD=1  use the binaries already in the build directory.
 set -euo pipefail
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 QUICK=0
+SWEEP=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
+    --sweep) SWEEP=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -39,9 +43,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BENCH_BUILD_DIR:-$ROOT/build/release}
 
 if ((QUICK)); then
-  REPS=1; READ_S=5; MIXED_S=5; C1_CAP_S=5; WARMUP_S=1
+  REPS=1; READ_S=5; MIXED_S=5; C1_CAP_S=5; WARMUP_S=1; SWEEP_READ_S=3
 else
-  REPS=3; READ_S=15; MIXED_S=15; C1_CAP_S=10; WARMUP_S=1
+  REPS=3; READ_S=15; MIXED_S=15; C1_CAP_S=10; WARMUP_S=1; SWEEP_READ_S=5
 fi
 
 STAMP=$(date +%Y-%m-%d_%H%M%S)
@@ -75,6 +79,8 @@ emit() { echo "$1" | tee -a "$RAW"; }
 
 # ---- servers ------------------------------------------------------------------------------------
 # Generous file limits: W3 holds 10,000 watcher connections in the server and in the client.
+# The sweep's 50,000 watchers need more than a usual hard limit; only root may raise it.
+((SWEEP)) && { ulimit -n 131072 2>/dev/null || true; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 BEACON_PID=0
@@ -198,6 +204,46 @@ lg() {
   fi
 }
 
+# read_pair PORT PID SERVICE SECONDS LABEL: the same read of SERVICE?passing, 64 connections, from
+# Beacon (PORT, PID) and then from nginx; labels LABEL.beacon and LABEL.nginx.
+read_pair() {
+  local path="/v1/health/service/$3?passing"
+  lg read --port "$1" --server-pid "$2" --path "$path" --conns 64 --duration "$4" \
+    --warmup "$WARMUP_S" --label "$5.beacon"
+  lg read --port "$NGINX_PORT" --server-pid "$NGINX_PID" --path "$path" --conns 64 \
+    --duration "$4" --warmup "$WARMUP_S" --label "$5.nginx"
+}
+
+# capture_answer PORT SERVICE WANT: Beacon's answer to SERVICE?passing, saved for nginx to serve
+# ($WORK/nginx/www/SERVICE.json); exits unless it holds WANT instances.
+capture_answer() {
+  local file=$WORK/nginx/www/$2.json got
+  mkdir -p "$WORK/nginx/www"
+  curl -sf -o "$file" "http://127.0.0.1:$1/v1/health/service/$2?passing"
+  got=$(grep -o '{"Node":{' "$file" | wc -l)
+  if [[ "$got" != "$3" ]]; then
+    echo "run.sh: $2 has $got passing instances, want $3" >&2
+    exit 1
+  fi
+}
+
+# restart_and_probe PORT DIR SERVICE LABEL TIMEOUT: starts Beacon on DIR (BEACON_PID), times exec
+# to SERVICE?passing answering with all its 100 instances (LABEL.restart), and records VmRSS 2 s
+# later (LABEL.rss_after_restart).
+restart_and_probe() {
+  local t0
+  t0=$(date +%s%N)
+  taskset -c 0 "$BEACON" agent -http-port "$1" -dns-port 0 -node bench -log-level warn \
+    -data-dir "$2" >>"$WORK/$4-restarts.log" 2>&1 &
+  BEACON_PID=$!
+  PIDS+=("$BEACON_PID")
+  lg probe --port "$1" --server-pid "$BEACON_PID" --path "/v1/health/service/$3?passing" \
+    --count-substr '{"Node":{' --expect-count 100 --t0-epoch-ns "$t0" --timeout "$5" \
+    --interval-ms 2 --label "$4.restart"
+  sleep 2
+  emit "$(printf '{"tool":"run.sh","label":"%s.rss_after_restart","rss_kb":%s}' "$4" "$(rss_kb "$BEACON_PID")")" >>"$LOG"
+}
+
 # ---- set-up -------------------------------------------------------------------------------------
 START_S=$SECONDS
 log "results in $OUT"
@@ -237,11 +283,25 @@ if [[ -f "$ROOT/.git/HEAD" ]]; then  # read, not run: no git command
     commit=$head_ref
   fi
 fi
-emit "$(printf '{"tool":"run.sh","label":"meta","date":"%s","quick":%d,"reps":%d,"nproc":%d,"cpu":"%s","kernel":"%s","commit":"%s","loadavg":"%s"}' \
-  "$(date -Iseconds)" "$QUICK" "$REPS" "$(nproc)" "$cpu_model" "$(uname -r)" "$commit" \
+emit "$(printf '{"tool":"run.sh","label":"meta","date":"%s","quick":%d,"sweep":%d,"reps":%d,"nproc":%d,"cpu":"%s","kernel":"%s","commit":"%s","loadavg":"%s"}' \
+  "$(date -Iseconds)" "$QUICK" "$SWEEP" "$REPS" "$(nproc)" "$cpu_model" "$(uname -r)" "$commit" \
   "$(cut -d' ' -f1-3 /proc/loadavg)")" >/dev/null
 SETUP_S=$((SECONDS - START_S))
 log "build and set-up took $SETUP_S s; machine load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- sweeps (--sweep): instead of the workloads below ------------------------------------------
+if ((SWEEP)); then
+  # shellcheck source=bench/sweeps.sh
+  source "$ROOT/bench/sweeps.sh"
+  run_sweeps
+  log "all sweeps done in $((SECONDS - START_S)) s"
+  python3 "$ROOT/bench/summarize.py" "$RAW" --sweep --setup-seconds "$SETUP_S" \
+    --seconds "$((SECONDS - START_S - SETUP_S))" >"$OUT/table.md"
+  cat "$OUT/table.md"
+  echo
+  echo "run.sh: sweep tables in $OUT/table.md, raw JSON lines in $RAW, log in $LOG"
+  exit 0
+fi
 
 # ---- W1: register 10,000 instances at concurrency 1, 16, 64 -----------------------------------
 # A fresh Beacon per run (an empty catalog each time); one etcd for the whole workload, with a
@@ -278,30 +338,17 @@ W2_PORT=$BEACON_PORT
 lg register --port "$W2_PORT" --server-pid "$W2_PID" --conns 64 --label "W2.load"
 lg register --port "$W2_PORT" --conns 1 --services 1 --instances 5 --service-prefix small- \
   --label "W2.load_small"
-mkdir -p "$WORK/nginx/www"
 for svc in svc-0:100 small-0:5; do
   name=${svc%%:*}
-  want=${svc##*:}
-  file=$WORK/nginx/www/$name.json
-  curl -sf -o "$file" "http://127.0.0.1:$W2_PORT/v1/health/service/$name?passing"
-  got=$(grep -o '{"Node":{' "$file" | wc -l)
-  if [[ "$got" != "$want" ]]; then
-    echo "run.sh: W2 $name has $got passing instances, want $want" >&2
-    exit 1
-  fi
-  cp "$file" "$OUT/w2-$name.json"
+  capture_answer "$W2_PORT" "$name" "${svc##*:}"
+  cp "$WORK/nginx/www/$name.json" "$OUT/w2-$name.json"
 done
 start_nginx
 for ((r = 1; r <= REPS; r++)); do
   for svc in svc-0:100 small-0:5; do
-    name=${svc%%:*}
     n=${svc##*:}
     log "W2 rep $r, $n instances"
-    lg read --port "$W2_PORT" --server-pid "$W2_PID" --path "/v1/health/service/$name?passing" \
-      --conns 64 --duration "$READ_S" --warmup "$WARMUP_S" --label "W2.i$n.beacon"
-    lg read --port "$NGINX_PORT" --server-pid "$NGINX_PID" \
-      --path "/v1/health/service/$name?passing" --conns 64 --duration "$READ_S" \
-      --warmup "$WARMUP_S" --label "W2.i$n.nginx"
+    read_pair "$W2_PORT" "$W2_PID" "${svc%%:*}" "$READ_S" "W2.i$n"
   done
 done
 stop_pid "$NGINX_PID"
@@ -351,16 +398,7 @@ emit "$(printf '{"tool":"run.sh","label":"W4.rss_at_rest","rss_kb":%s}' "$(rss_k
 for ((r = 1; r <= REPS; r++)); do
   log "W4 restart $r"
   stop_pid "$BEACON_PID"
-  t0=$(date +%s%N)
-  taskset -c 0 "$BEACON" agent -http-port "$W4_PORT" -dns-port 0 -node bench -log-level warn \
-    -data-dir "$W4_DIR" >"$WORK/w4-restart-$r.log" 2>&1 &
-  BEACON_PID=$!
-  PIDS+=("$BEACON_PID")
-  lg probe --port "$W4_PORT" --server-pid "$BEACON_PID" \
-    --path "/v1/health/service/svc-999?passing" --count-substr '{"Node":{' --expect-count 100 \
-    --t0-epoch-ns "$t0" --timeout 60 --interval-ms 2 --label "W4.restart"
-  sleep 2
-  emit "$(printf '{"tool":"run.sh","label":"W4.rss_after_restart","rss_kb":%s}' "$(rss_kb "$BEACON_PID")")" >>"$LOG"
+  restart_and_probe "$W4_PORT" "$W4_DIR" svc-999 W4 60
 done
 stop_pid "$BEACON_PID"
 log "W4 took $((SECONDS - W4_START)) s"

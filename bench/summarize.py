@@ -85,11 +85,112 @@ def ge(value, limit):
     return None if value is None else value >= limit
 
 
+def growth(values):
+    """Each size's cost per unit over the smallest size's: 1.00 everywhere is a straight line,
+    a rising figure is a curve that bends."""
+    base = next((v for v in values if v), None)
+    return [None if v is None or not base else v / base for v in values]
+
+
+def sweep_tables(f, by_label):
+    """The four curves of bench/sweeps.sh, each with a cost per unit and how it grows."""
+    out = []
+
+    sizes = (1, 10, 100, 1000, 10000)
+    out.append("**S2: W2 read against the size of the service** (64 connections; nginx serves the "
+               "same bytes)")
+    out.append("")
+    out.append("| instances | bytes/response | Beacon req/s | nginx req/s | Beacon/nginx | Beacon p50 / p99 ms "
+               "| server CPU µs/request | server CPU ns per instance | growth |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    per_inst = []
+    cells = []
+    for n in sizes:
+        b, x = f"S2.i{n}.beacon", f"S2.i{n}.nginx"
+        cpu = f.cpu_us_per_op(b)
+        per_inst.append(None if cpu is None else cpu * 1000 / n)
+        cells.append((n, f.median(b, "bytes_per_response"), f.median(b, "rps"), f.median(x, "rps"),
+                      f.median(b, "p50_ms"), f.median(b, "p99_ms"), cpu))
+    for (n, size, b_rate, x_rate, p50, p99, cpu), ns, g in zip(cells, per_inst, growth(per_inst)):
+        out.append(f"| {fmt(n)} | {fmt(size)} | {fmt(b_rate)} | {fmt(x_rate)} | {ratio(b_rate, x_rate)} "
+                   f"| {fmt(p50, 2)} / {fmt(p99, 2)} | {fmt(cpu, 1)} | {fmt(ns, 1)} | {fmt(g, 2)} |")
+    out.append("")
+
+    out.append("**S3: W3 against the number of watchers** (one change to a 10-instance service)")
+    out.append("")
+    out.append("| watchers | all notified after the ack, max (p50 / p99) ms | ms per 1,000 watchers "
+               "| RSS per parked watcher KB | parked in s | growth of ms per 1,000 |")
+    out.append("|---|---|---|---|---|---|")
+    counts = sorted({int(label[4:-7]) for label in by_label
+                     if label.startswith("S3.w") and label.endswith(".beacon")} |
+                    {int(label[4:-8]) for label in by_label
+                     if label.startswith("S3.w") and label.endswith(".skipped")})
+    per_k = []
+    for w in counts:
+        m = f.median(f"S3.w{w}.beacon", "all_notified_ms")
+        per_k.append(None if m is None else m / (w / 1000))
+    for w, pk, g in zip(counts, per_k, growth(per_k)):
+        b = f"S3.w{w}.beacon"
+        if not f.reps(b) and f.reps(f"S3.w{w}.skipped"):
+            skip = by_label[f"S3.w{w}.skipped"][0]
+            out.append(f"| {fmt(w)} | not run: the descriptor limit here is {skip.get('nofile')} "
+                       f"and only a privileged user can raise it; {fmt(skip.get('instead'))} "
+                       f"instead | | | | |")
+            continue
+        out.append(f"| {fmt(w)} | {fmt(f.median(b, 'all_notified_ms'), 1)} "
+                   f"({fmt(f.median(b, 'p50_ms'), 1)} / {fmt(f.median(b, 'p99_ms'), 1)}) | {fmt(pk, 1)} "
+                   f"| {fmt(f.median(b, 'kb_per_watcher'), 2)} | {fmt(f.median(b, 'park_s'), 1)} "
+                   f"| {fmt(g, 2)} |")
+    out.append("")
+
+    out.append("**S4: W4 against the size of the catalog** (100 instances per service, a "
+               "`-data-dir`; restart = exec to the last service's first complete answer)")
+    out.append("")
+    out.append("| instances | loaded at /s | RSS at rest MB (after restart) | bytes per instance "
+               "| clean stop s: after the load (after a restart) | restart s | µs per instance "
+               "| growth of µs per instance |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    catalog = (10000, 100000, 1000000)
+    per_us = []
+    for n in catalog:
+        ready = f.median(f"S4.n{n}.restart", "ready_ms")
+        per_us.append(None if ready is None else ready * 1000 / n)
+    for n, us, g in zip(catalog, per_us, growth(per_us)):
+        rest = f.median(f"S4.n{n}.rss_at_rest", "rss_kb")
+        after = f.median(f"S4.n{n}.rss_after_restart", "rss_kb")
+        ready = f.median(f"S4.n{n}.restart", "ready_ms")
+        out.append(f"| {fmt(n)} | {fmt(f.median(f'S4.n{n}.load', 'rps'))} "
+                   f"| {fmt(None if rest is None else rest / 1024, 1)} "
+                   f"({fmt(None if after is None else after / 1024, 1)}) "
+                   f"| {fmt(None if rest is None else rest * 1024 / n)} "
+                   f"| {fmt(f.median(f'S4.n{n}.stop_after_load', 'stop_s'), 2)} "
+                   f"({fmt(f.median(f'S4.n{n}.stop', 'stop_s'), 2)}) "
+                   f"| {fmt(None if ready is None else ready / 1000, 3)} | {fmt(us, 2)} | {fmt(g, 2)} |")
+    out.append("")
+
+    out.append("**S1: W1 at concurrency 64 against the catalog already stored** (10,000 new "
+               "instances, durable)")
+    out.append("")
+    out.append("| stored | registrations/s | p50 / p99 ms | server CPU µs/registration | growth |")
+    out.append("|---|---|---|---|---|")
+    stored = (0, 10000, 100000, 1000000)
+    cpus = [f.cpu_us_per_op(f"S1.n{n}.beacon") for n in stored]
+    for n, cpu, g in zip(stored, cpus, growth(cpus)):
+        b = f"S1.n{n}.beacon"
+        out.append(f"| {fmt(n)} | {fmt(f.median(b, 'rps'))} | {fmt(f.median(b, 'p50_ms'), 2)} / "
+                   f"{fmt(f.median(b, 'p99_ms'), 2)} | {fmt(cpu, 1)} | {fmt(g, 2)} |")
+    out.append("")
+    out.append("growth = the cost per unit at that size over the smallest size's; a value well above "
+               "1 is a curve that bends.")
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("raw")
     parser.add_argument("--seconds", type=int, default=None, help="time the workloads took")
     parser.add_argument("--setup-seconds", type=int, default=None, help="install + build time")
+    parser.add_argument("--sweep", action="store_true", help="the sweep tables (run.sh --sweep)")
     args = parser.parse_args()
     by_label = load(args.raw)
     f = Figures(by_label)
@@ -222,16 +323,21 @@ def main():
                + (f"; commit {meta['commit'][:12]}" if meta.get("commit") else "") + ".")
     out.append("Servers pinned to core 0, beacon_loadgen to core 1 (taskset).")
     out.append("")
-    out.append("| Workload | Figure | Beacon | Reference | Beacon/ref | Target | Met |")
-    out.append("|---|---|---|---|---|---|---|")
-    out.extend(rows)
-    out.append("")
+    if args.sweep:
+        out.extend(sweep_tables(f, by_label))
+    else:
+        out.append("| Workload | Figure | Beacon | Reference | Beacon/ref | Target | Met |")
+        out.append("|---|---|---|---|---|---|---|")
+        out.extend(rows)
+        out.append("")
     out.append("Server CPU per operation = the server process's CPU time (/proc/<pid>/stat) over the "
                "window divided by the operations completed; it excludes softirq time, where loopback "
                "receive work is charged, and is less disturbed by other tenants than a rate.")
-    out.append("\"ack not delayed\": the registration that wakes the watchers is acknowledged within "
-               "max(2x the slowest of 20 idle writes, idle p50 + 1 ms); each idle write, like the "
-               "change, comes after 300 ms without requests and is timed on a loop of its own.")
+    if not args.sweep:
+        out.append("\"ack not delayed\": the registration that wakes the watchers is acknowledged "
+                   "within max(2x the slowest of 20 idle writes, idle p50 + 1 ms); each idle write, "
+                   "like the change, comes after 300 ms without requests and is timed on a loop of "
+                   "its own.")
 
     problems = []
     for label, objs in sorted(by_label.items()):

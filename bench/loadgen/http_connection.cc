@@ -1,5 +1,7 @@
 #include "loadgen/http_connection.h"
 
+#include <netinet/in.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -90,8 +92,15 @@ HttpConnection::HttpConnection(asio::any_io_executor executor, size_t buffer_byt
     : socket_(std::move(executor)), buf_(std::max<size_t>(buffer_bytes, 1024)) {}
 
 asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint) {
-  Close();
-  begin_ = end_ = 0;
+  co_return co_await Connect(endpoint, /*reuse_open_socket=*/false);
+}
+
+asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint,
+                                                   bool reuse_open_socket) {
+  if (!reuse_open_socket) {
+    Close();
+    begin_ = end_ = 0;
+  }
   auto [ec] = co_await socket_.async_connect(endpoint, kTuple);
   if (ec) {
     Close();
@@ -100,6 +109,25 @@ asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint
   ErrorCode ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   co_return ErrorCode{};
+}
+
+asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint,
+                                                   const asio::ip::address& source) {
+  Close();
+  begin_ = end_ = 0;
+  ErrorCode ec;
+  socket_.open(endpoint.protocol(), ec);
+  if (!ec) {
+    // The port is picked at connect() from the whole address pair, not reserved at bind().
+    const int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    socket_.bind(tcp::endpoint(source, 0), ec);
+  }
+  if (ec) {
+    Close();
+    co_return ec;
+  }
+  co_return co_await Connect(endpoint, /*reuse_open_socket=*/true);
 }
 
 asio::awaitable<ErrorCode> HttpConnection::Send(std::string_view request) {

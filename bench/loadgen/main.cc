@@ -161,6 +161,8 @@ int Main(int argc, char** argv) {
     f.Get("service-instances", &o.service_instances, "instances of it before the change");
     f.Get("settle-ms", &o.settle_ms, "Beacon: wait after the last watch request is sent");
     f.Get("connect-parallel", &o.connect_parallel, "connects in flight at once");
+    f.Get("source-addresses", &o.source_addresses,
+          "watchers connect from this many addresses 127.0.0.1.. (past ~28,000 watchers)");
     f.Get("timeout", &o.timeout_s, "seconds allowed for parking, and for the fan-out");
     f.Get("key-prefix", &o.key_prefix, "etcd key prefix");
     f.Get("ttl", &o.ttl, "TTL of each instance's check");

@@ -68,6 +68,7 @@ asio::awaitable<void> RegisterWorker(RegisterState& st, HttpConnection& conn, La
         continue;
       }
       connected = true;
+      continue;  // the others may have taken the rest while this one connected
     }
     const int64_t k = st.next++;
     const std::string request = RequestFor(st, k);

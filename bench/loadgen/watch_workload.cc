@@ -157,8 +157,14 @@ asio::awaitable<void> EtcdWatcher(WatchState& st, Watcher& w) {
 asio::awaitable<void> Launcher(WatchState& st) {
   auto executor = co_await asio::this_coro::executor;
   while (st.next_launch < static_cast<int>(st.watchers.size())) {
-    Watcher& w = *st.watchers[st.next_launch++];
-    ErrorCode ec = co_await w.conn.Connect(st.endpoint);
+    const int i = st.next_launch++;
+    Watcher& w = *st.watchers[i];
+    const int sources = st.opt->source_addresses;
+    ErrorCode ec =
+        sources > 1
+            ? co_await w.conn.Connect(
+                  st.endpoint, asio::ip::make_address_v4(0x7f000001u + static_cast<uint32_t>(i % sources)))
+            : co_await w.conn.Connect(st.endpoint);
     if (!ec) {
       ec = co_await w.conn.Send(st.watch_request);
     }
@@ -363,7 +369,8 @@ asio::awaitable<void> RunWatchMain(WatchState& st, WatchResult& result) {
 
 int RunWatch(const WatchOptions& opt) {
   auto endpoint = LoopbackEndpoint(opt.common.host, opt.common.port);
-  if (!endpoint || opt.watchers <= 0 || opt.service_instances <= 0) {
+  if (!endpoint || opt.watchers <= 0 || opt.service_instances <= 0 || opt.source_addresses < 1 ||
+      opt.source_addresses > 250) {
     return 1;
   }
   asio::io_context io(1);

@@ -60,6 +60,7 @@ struct WatchOptions {
   int service_instances = 10;  // the service's size before the change (response size)
   int settle_ms = 1500;        // Beacon: minimum wait after the last request is sent
   int connect_parallel = 128;  // connects in flight at once (stays under the listen backlog)
+  int source_addresses = 1;    // > 1: watcher i connects from 127.0.0.(1 + i % n) (50,000 need 2+)
   double timeout_s = 30;       // for parking and for the fan-out each
   std::string key_prefix = "bench";
   std::string ttl = "1h";
