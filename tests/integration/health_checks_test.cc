@@ -852,10 +852,12 @@ TEST_F(HealthChecksTest, GrpcOverTlsAndUnreachable) {
   std::ofstream(dir_.Join("cert.pem")) << cert.cert_pem;
   std::ofstream(dir_.Join("key.pem")) << cert.key_pem;
   std::string addr;
+  uint16_t port = 0;
   {
     GrpcServer server(dir_, dir_.Join("cert.pem"), dir_.Join("key.pem"));
     ASSERT_NE(server.port(), 0);
-    addr = "127.0.0.1:" + std::to_string(server.port());
+    port = server.port();
+    addr = "127.0.0.1:" + std::to_string(port);
     ASSERT_TRUE(IsOk(Put("/v1/agent/service/register",
                          R"({"Name":"web","ID":"web-tls","Checks":[{"GRPC":")" + addr +
                              R"(","GRPCUseTLS":true,"TLSSkipVerify":true,"Interval":"150ms"},)"
@@ -866,7 +868,16 @@ TEST_F(HealthChecksTest, GrpcOverTlsAndUnreachable) {
     ASSERT_TRUE(WaitOutputHas("service:web-tls:2", "gRPC check " + addr + ": "));
     EXPECT_EQ(StatusOf("service:web-tls:2"), "critical");
   }
-  // The server is gone: unreachable.
+  // The server is gone: unreachable. Its port is held, bound but not listening, so that nothing
+  // else on the machine (a test running beside this one) listens on it or takes it as a
+  // connection's own port meanwhile: a CI run once saw "write: Broken pipe" here for 10 s.
+  asio::io_context hold_io;
+  asio::ip::tcp::acceptor hold(hold_io);
+  boost::system::error_code ec;
+  hold.open(asio::ip::tcp::v4(), ec);
+  if (!ec) hold.set_option(asio::socket_base::reuse_address(true), ec);  // past TIME_WAIT
+  if (!ec) hold.bind({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) GTEST_SKIP() << "port " << port << " was taken as the server let it go: " << ec.message();
   ASSERT_TRUE(Eventually([&] {
     return OutputOf("service:web-tls:1").find("Connection refused") != std::string::npos;
   }, 10s)) << OutputOf("service:web-tls:1");
