@@ -14,18 +14,18 @@ forget_pid() {
 # stop_pid PID [SECONDS]: TERM, wait up to SECONDS (10), then KILL. Only ever called with PIDs the
 # script started.
 stop_pid() {
-  local pid=$1 i tenths=$((${2:-10} * 10))
+  local pid=$1 seconds=${2:-10} i
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < tenths; i++)); do
+    for ((i = 0; i < seconds * 10; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
       if declare -F log >/dev/null; then
-        log "pid $pid ignored TERM for ${2:-10} s; sending KILL"
+        log "pid $pid ignored TERM for $seconds s; sending KILL"
       else
-        echo "pid $pid ignored TERM for ${2:-10} s; sending KILL" >&2
+        echo "pid $pid ignored TERM for $seconds s; sending KILL" >&2
       fi
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -4,7 +4,7 @@
 #
 #   bash bench/run.sh            full run: every figure 3 times, W2/W7 windows of 15 s (< 15 min)
 #   bash bench/run.sh --quick    every figure once, 5 s windows (< 4 min with a warm build)
-#   bash bench/run.sh --sweep    instead, how cost grows with size (bench/sweeps.sh; ~10 min,
+#   bash bench/run.sh --sweep    instead, how cost grows with size (bench/sweeps.sh; ~9 min,
 #                                ~5 min with --quick)
 #
 # How: installs the bench packages if missing (bench/install-bench-deps.sh), builds the release

@@ -12,6 +12,7 @@ Usage: summarize.py RAW.jsonl [--seconds N] [--setup-seconds N]   (prints markdo
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -121,10 +122,8 @@ def sweep_tables(f, by_label):
     out.append("| watchers | all notified after the ack, max (p50 / p99) ms | ms per 1,000 watchers "
                "| RSS per parked watcher KB | parked in s | growth of ms per 1,000 |")
     out.append("|---|---|---|---|---|---|")
-    counts = sorted({int(label[4:-7]) for label in by_label
-                     if label.startswith("S3.w") and label.endswith(".beacon")} |
-                    {int(label[4:-8]) for label in by_label
-                     if label.startswith("S3.w") and label.endswith(".skipped")})
+    counts = sorted({int(m.group(1)) for m in map(re.compile(r"S3\.w(\d+)\.(beacon|skipped)").fullmatch,
+                                                   by_label) if m})
     per_k = []
     for w in counts:
         m = f.median(f"S3.w{w}.beacon", "all_notified_ms")
@@ -151,14 +150,11 @@ def sweep_tables(f, by_label):
                "| growth of µs per instance |")
     out.append("|---|---|---|---|---|---|---|---|")
     catalog = (10000, 100000, 1000000)
-    per_us = []
-    for n in catalog:
-        ready = f.median(f"S4.n{n}.restart", "ready_ms")
-        per_us.append(None if ready is None else ready * 1000 / n)
-    for n, us, g in zip(catalog, per_us, growth(per_us)):
+    readies = [f.median(f"S4.n{n}.restart", "ready_ms") for n in catalog]
+    per_us = [None if ready is None else ready * 1000 / n for n, ready in zip(catalog, readies)]
+    for n, ready, us, g in zip(catalog, readies, per_us, growth(per_us)):
         rest = f.median(f"S4.n{n}.rss_at_rest", "rss_kb")
         after = f.median(f"S4.n{n}.rss_after_restart", "rss_kb")
-        ready = f.median(f"S4.n{n}.restart", "ready_ms")
         out.append(f"| {fmt(n)} | {fmt(f.median(f'S4.n{n}.load', 'rps'))} "
                    f"| {fmt(None if rest is None else rest / 1024, 1)} "
                    f"({fmt(None if after is None else after / 1024, 1)}) "

@@ -17,7 +17,7 @@
 # S1.n<n>.beacon. bench/summarize.py --sweep turns them into tables with a cost per unit.
 
 run_sweeps() {
-  local n r w sources port dir services last what t0
+  local n r w sources port dir services last what t0 ms
 
   # ---- S2: reads against the size of the service ------------------------------------------------
   local s2_start=$SECONDS
@@ -51,7 +51,8 @@ run_sweeps() {
   fi
   for ((r = 1; r <= REPS; r++)); do
     for w in $sizes; do
-      # One client address has ~28,000 ports towards one server port.
+      # At most 20,000 watchers per client address (one address has ~28,000 ports towards one
+      # server port).
       sources=$(((w + 19999) / 20000))
       log "S3 rep $r, $w watchers"
       start_beacon "s3-r$r-$w" 0 -dev
@@ -92,8 +93,9 @@ run_sweeps() {
       stop_pid "$BEACON_PID" 300
       what=stop
       ((r == 1)) && what=stop_after_load
-      emit "$(printf '{"tool":"run.sh","label":"S4.n%d.%s","stop_s":%s}' "$n" "$what" \
-        "$(python3 -c "import sys; print(round((int(sys.argv[1]) - int(sys.argv[2])) / 1e9, 3))" "$(date +%s%N)" "$t0")")" >>"$LOG"
+      ms=$((($(date +%s%N) - t0) / 1000000))
+      emit "$(printf '{"tool":"run.sh","label":"S4.n%d.%s","stop_s":%d.%03d}' "$n" "$what" \
+        $((ms / 1000)) $((ms % 1000)))" >>"$LOG"
       restart_and_probe "$port" "$dir" "svc-$last" "S4.n$n" 120
     done
     log "S1 into an agent holding $n instances"

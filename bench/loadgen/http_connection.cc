@@ -91,15 +91,23 @@ std::string BuildRequest(std::string_view method, std::string_view target, std::
 HttpConnection::HttpConnection(asio::any_io_executor executor, size_t buffer_bytes)
     : socket_(std::move(executor)), buf_(std::max<size_t>(buffer_bytes, 1024)) {}
 
-asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint) {
-  co_return co_await Connect(endpoint, /*reuse_open_socket=*/false);
-}
-
 asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint,
-                                                   bool reuse_open_socket) {
-  if (!reuse_open_socket) {
-    Close();
-    begin_ = end_ = 0;
+                                                   const std::optional<asio::ip::address>& source) {
+  Close();
+  begin_ = end_ = 0;
+  if (source) {
+    ErrorCode ec;
+    socket_.open(endpoint.protocol(), ec);
+    if (!ec) {
+      // The port is picked at connect() from the whole address pair, not reserved at bind().
+      const int one = 1;
+      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      socket_.bind(tcp::endpoint(*source, 0), ec);
+    }
+    if (ec) {
+      Close();
+      co_return ec;
+    }
   }
   auto [ec] = co_await socket_.async_connect(endpoint, kTuple);
   if (ec) {
@@ -109,25 +117,6 @@ asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint
   ErrorCode ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   co_return ErrorCode{};
-}
-
-asio::awaitable<ErrorCode> HttpConnection::Connect(const tcp::endpoint& endpoint,
-                                                   const asio::ip::address& source) {
-  Close();
-  begin_ = end_ = 0;
-  ErrorCode ec;
-  socket_.open(endpoint.protocol(), ec);
-  if (!ec) {
-    // The port is picked at connect() from the whole address pair, not reserved at bind().
-    const int one = 1;
-    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    socket_.bind(tcp::endpoint(source, 0), ec);
-  }
-  if (ec) {
-    Close();
-    co_return ec;
-  }
-  co_return co_await Connect(endpoint, /*reuse_open_socket=*/true);
 }
 
 asio::awaitable<ErrorCode> HttpConnection::Send(std::string_view request) {

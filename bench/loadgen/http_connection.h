@@ -21,6 +21,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,11 +53,11 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  boost::asio::awaitable<ErrorCode> Connect(const boost::asio::ip::tcp::endpoint& endpoint);
-  // Connects from `source` (a loopback address, any port): one client address has only ~28,000
-  // ephemeral ports towards one server port, so tens of thousands of watchers need several.
-  boost::asio::awaitable<ErrorCode> Connect(const boost::asio::ip::tcp::endpoint& endpoint,
-                                            const boost::asio::ip::address& source);
+  // With `source` (a loopback address, any port), connects from it: one client address has only
+  // ~28,000 ephemeral ports towards one server port, so tens of thousands of watchers need several.
+  boost::asio::awaitable<ErrorCode> Connect(
+      const boost::asio::ip::tcp::endpoint& endpoint,
+      const std::optional<boost::asio::ip::address>& source = std::nullopt);
   // Writes the whole of `request`. REQUIRES: `request` outlives the returned coroutine.
   boost::asio::awaitable<ErrorCode> Send(std::string_view request);
   // Reads a status line and headers into *response (reset first).
@@ -76,9 +77,6 @@ class HttpConnection {
   bool is_open() const { return socket_.is_open(); }
 
  private:
-  // async_connect on the socket, opened (and bound) already when `reuse_open_socket`.
-  boost::asio::awaitable<ErrorCode> Connect(const boost::asio::ip::tcp::endpoint& endpoint,
-                                            bool reuse_open_socket);
   // Reads more bytes after end_, compacting or growing the buffer first when it is full.
   boost::asio::awaitable<ErrorCode> Fill();
   // Reads until a CRLF-terminated line is buffered; *line excludes the CRLF.

@@ -159,12 +159,11 @@ asio::awaitable<void> Launcher(WatchState& st) {
   while (st.next_launch < static_cast<int>(st.watchers.size())) {
     const int i = st.next_launch++;
     Watcher& w = *st.watchers[i];
-    const int sources = st.opt->source_addresses;
-    ErrorCode ec =
-        sources > 1
-            ? co_await w.conn.Connect(
-                  st.endpoint, asio::ip::make_address_v4(0x7f000001u + static_cast<uint32_t>(i % sources)))
-            : co_await w.conn.Connect(st.endpoint);
+    std::optional<asio::ip::address> source;
+    if (const int sources = st.opt->source_addresses; sources > 1) {
+      source = asio::ip::make_address_v4(0x7f000001u + static_cast<uint32_t>(i % sources));
+    }
+    ErrorCode ec = co_await w.conn.Connect(st.endpoint, source);
     if (!ec) {
       ec = co_await w.conn.Send(st.watch_request);
     }
