@@ -93,7 +93,7 @@ def growth(values):
     return [None if v is None or not base else v / base for v in values]
 
 
-def sweep_tables(f, by_label):
+def sweep_tables(f):
     """The four curves of bench/sweeps.sh, each with a cost per unit and how it grows."""
     out = []
 
@@ -123,7 +123,7 @@ def sweep_tables(f, by_label):
                "| RSS per parked watcher KB | parked in s | growth of ms per 1,000 |")
     out.append("|---|---|---|---|---|---|")
     counts = sorted({int(m.group(1)) for m in map(re.compile(r"S3\.w(\d+)\.(beacon|skipped)").fullmatch,
-                                                   by_label) if m})
+                                                   f.by_label) if m})
     per_k = []
     for w in counts:
         m = f.median(f"S3.w{w}.beacon", "all_notified_ms")
@@ -131,7 +131,7 @@ def sweep_tables(f, by_label):
     for w, pk, g in zip(counts, per_k, growth(per_k)):
         b = f"S3.w{w}.beacon"
         if not f.reps(b) and f.reps(f"S3.w{w}.skipped"):
-            skip = by_label[f"S3.w{w}.skipped"][0]
+            skip = f.by_label[f"S3.w{w}.skipped"][0]
             out.append(f"| {fmt(w)} | not run: the descriptor limit here is {skip.get('nofile')} "
                        f"and only a privileged user can raise it; {fmt(skip.get('instead'))} "
                        f"instead | | | | |")
@@ -320,7 +320,7 @@ def main():
     out.append("Servers pinned to core 0, beacon_loadgen to core 1 (taskset).")
     out.append("")
     if args.sweep:
-        out.extend(sweep_tables(f, by_label))
+        out.extend(sweep_tables(f))
     else:
         out.append("| Workload | Figure | Beacon | Reference | Beacon/ref | Target | Met |")
         out.append("|---|---|---|---|---|---|---|")

@@ -56,9 +56,10 @@ int RunDisk(const DiskOptions& opt) {
     ++done;
   }
   const double seconds = Seconds(Clock::now() - start);
+  const int err = errno;  // of the failed call, if any: close may overwrite it
   ::close(fd);
   if (!ok) {
-    std::fprintf(stderr, "loadgen: disk: write or fdatasync failed: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "loadgen: disk: write or fdatasync failed: %s\n", std::strerror(err));
     return 1;
   }
   JsonLine line;
